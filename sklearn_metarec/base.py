@@ -1,0 +1,373 @@
+"""Base class of every recommender: the data contract, ``recommend`` and ``partial_fit``.
+
+Subclasses implement four private hooks and get the public surface of DESIGN §3:
+
+``_fit(batch)``
+    Train from scratch on a :class:`EncodedBatch` (every user and item is new).
+``_partial_fit(batch)``
+    Adapt to a batch whose ``new_users`` / ``new_items`` were just added to the
+    catalogue. Users not in the batch must keep bit-identical predictions.
+``_predict(batch)``
+    A score per row; ``batch.user_pos`` / ``batch.item_pos`` hold ``-1`` for ids never
+    seen (cold users and cold items), whose side information is in ``batch.data.side``.
+``_score_items(user_pos)``
+    Scores of every catalogue item for each user position (``-1`` = cold user), shape
+    ``(len(user_pos), n_items)``; ``recommend`` ranks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .utils._data import (
+    IdIndex,
+    Interactions,
+    _as_id_array,
+    check_interactions,
+    split_side_information,
+)
+from .utils._sklearn import _check_feature_names, _check_n_features, _fit_context
+
+__all__ = ["BaseRecommender", "EncodedBatch"]
+
+_RECOMMEND_CHUNK_CELLS = 2**22  # scores held at once by recommend: 4M floats, 16 MiB
+
+
+@dataclass
+class EncodedBatch:
+    """Interaction rows with ids mapped to catalogue positions (internal).
+
+    Attributes
+    ----------
+    data : Interactions
+        The validated rows (raw ids, targets, side columns).
+    user_pos, item_pos : ndarray of shape (n_rows,)
+        Positions in ``user_index_`` / ``item_index_``; ``-1`` for unknown ids
+        (only in ``predict``: ``fit`` and ``partial_fit`` add every id they see).
+    new_users, new_items : ndarray of int
+        Positions of users / items first added by this call.
+    """
+
+    data: Interactions
+    user_pos: np.ndarray
+    item_pos: np.ndarray
+    new_users: np.ndarray
+    new_items: np.ndarray
+
+    @property
+    def y(self):
+        return self.data.y
+
+    def __len__(self) -> int:
+        return len(self.user_pos)
+
+
+class BaseRecommender(RegressorMixin, BaseEstimator):
+    """Base class for recommenders: validation, id encoding and ``recommend``.
+
+    Not meant to be used directly. Fitted attributes common to all recommenders:
+
+    Attributes
+    ----------
+    user_index_ : IdIndex
+        Known users (fitted or adapted by ``partial_fit``) and their positions.
+    item_index_ : IdIndex
+        Catalogue items and their positions.
+    item_features_ : DataFrame
+        Item side information, one row per catalogue item (index order), when the
+        estimator uses side information; otherwise no columns.
+    user_features_ : DataFrame
+        User side information, one row per known user.
+    n_features_in_ : int
+        Number of columns of ``X`` in ``fit``.
+    feature_names_in_ : ndarray of str
+        Column names of ``X`` when it is a DataFrame with string column names.
+    """
+
+    _parameter_constraints: dict = {}
+
+    #: Whether the side columns of X are used. Estimators that ignore them skip the
+    #: per-item / per-user de-duplication (and its checks).
+    _uses_side_information = True
+    #: Side columns forced to be item / user features (estimators may extend these).
+    _item_columns: tuple = ()
+    _user_columns: tuple = ()
+
+    # ----------------------------------------------------------------- public API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the recommender on an interaction log.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_columns)
+            User id, item id, then side columns.
+        y : array-like of shape (n_rows,)
+            Ratings or 0/1 labels.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        batch = self._encode_for_fit(X, y)
+        self._fit(batch)
+        return self
+
+    def partial_fit(self, X, y):
+        """Adapt incrementally: new users, new items and new interactions.
+
+        Rows of users never seen adapt those users from the meta-learned (or prior)
+        initialisation; rows of known users continue their adaptation; rows with
+        unseen items add those items to the catalogue from their side information.
+        Predictions of users not in ``X`` are unchanged. Called before ``fit``, it
+        fits the estimator on ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_columns)
+            Same columns as in ``fit``.
+        y : array-like of shape (n_rows,)
+            Ratings or 0/1 labels.
+
+        Returns
+        -------
+        self : object
+            The adapted estimator.
+        """
+        if not hasattr(self, "user_index_"):
+            return self.fit(X, y)
+        batch = self._encode_for_update(X, y)
+        self._partial_fit(batch)
+        return self
+
+    def predict(self, X):
+        """Predict a score (rating, or logit for implicit feedback) per row.
+
+        Unknown users are served from the prior, unknown items from their side
+        information; no output is NaN.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_rows, n_columns)
+            User id, item id and the side columns given to ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_rows,)
+        """
+        check_is_fitted(self, "user_index_")
+        data = self._check_X(X, None, reset=False, require_y=False)
+        batch = EncodedBatch(
+            data=data,
+            user_pos=self.user_index_.get_positions(data.users),
+            item_pos=self.item_index_.get_positions(data.items),
+            new_users=np.empty(0, dtype=np.int64),
+            new_items=np.empty(0, dtype=np.int64),
+        )
+        return np.asarray(self._predict(batch), dtype=np.float64)
+
+    def recommend(self, users, n=10, exclude_seen=True):
+        """Recommend the ``n`` best catalogue items for each user.
+
+        Parameters
+        ----------
+        users : array-like of shape (n_users,)
+            User ids; unknown users are cold users served from the prior.
+        n : int, default=10
+            Number of items per user, at least 1. Fewer are returned when the
+            catalogue (minus seen items) is smaller.
+        exclude_seen : bool, default=True
+            Leave out items the user interacted with in ``fit`` / ``partial_fit``.
+
+        Returns
+        -------
+        recommendations : list of ndarray
+            One array of item ids per user, best first, without duplicates.
+        """
+        check_is_fitted(self, "user_index_")
+        if isinstance(users, str | bytes) or np.ndim(users) != 1:
+            raise ValueError(
+                "users must be a 1-D list or array of user ids; got "
+                f"{type(users).__name__}."
+            )
+        if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be a positive integer; got {n!r}.")
+        user_pos = self.user_index_.get_positions(_as_id_array(users))
+        n_items = len(self.item_index_)
+        item_ids = self.item_index_.ids
+        seen = self._seen_matrix() if exclude_seen else None
+        chunk = max(1, _RECOMMEND_CHUNK_CELLS // max(n_items, 1))
+        out = []
+        for start in range(0, len(user_pos), chunk):
+            pos = user_pos[start : start + chunk]
+            scores = np.array(self._score_items(pos), dtype=np.float64, copy=True)
+            scores[~np.isfinite(scores)] = np.finfo(np.float64).min
+            if seen is not None:
+                known = np.flatnonzero(pos >= 0)
+                sub = seen[pos[known]].tocoo()
+                scores[known[sub.row], sub.col] = -np.inf
+            k = min(n, n_items)
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            top_scores = np.take_along_axis(scores, top, axis=1)
+            order = np.lexsort((top, -top_scores), axis=1)
+            top = np.take_along_axis(top, order, axis=1)
+            top_scores = np.take_along_axis(top_scores, order, axis=1)
+            for row, row_scores in zip(top, top_scores):
+                out.append(item_ids[row[row_scores > -np.inf]])
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        # Ratings of random features cannot be learnt: sklearn's score thresholds
+        # for regressors do not apply to recommenders.
+        tags.regressor_tags.poor_score = True
+        return tags
+
+    # -------------------------------------------------------------- subclass hooks
+    def _fit(self, batch: EncodedBatch) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _partial_fit(self, batch: EncodedBatch) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _predict(self, batch: EncodedBatch) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def _score_items(self, user_pos: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- internals
+    def _check_X(self, X, y, *, reset: bool, require_y: bool) -> Interactions:
+        X = _as_table(X)
+        if not reset and getattr(X, "ndim", 0) == 2:
+            # Feature checks first, so a wrong column count gets sklearn's message.
+            _check_feature_names(self, X, reset=False)
+            _check_n_features(self, _ShapeOnly(np.shape(X)[1]), reset=False)
+        data = check_interactions(
+            X, y, require_y=require_y, estimator_name=type(self).__name__
+        )
+        if reset:
+            _check_feature_names(self, X, reset=True)
+            _check_n_features(self, _ShapeOnly(len(data.columns)), reset=True)
+        return data
+
+    def _encode_for_fit(self, X, y) -> EncodedBatch:
+        data = self._check_X(X, y, reset=True, require_y=True)
+        self.user_index_ = IdIndex(data.users)
+        self.item_index_ = IdIndex(data.items)
+        if self._uses_side_information:
+            item_side, user_side = split_side_information(
+                data,
+                item_columns=self._item_columns_for(data),
+                user_columns=self._user_columns_for(data),
+            )
+        else:
+            item_side = pd.DataFrame(index=pd.Index(self.item_index_.ids))
+            user_side = pd.DataFrame(index=pd.Index(self.user_index_.ids))
+        # Same order as the indexes (first appearance in X).
+        self.item_features_ = item_side
+        self.user_features_ = user_side
+        user_pos = self.user_index_.get_positions(data.users)
+        item_pos = self.item_index_.get_positions(data.items)
+        self._seen_parts = [(user_pos, item_pos)]
+        self._seen_cache = None
+        return EncodedBatch(
+            data=data,
+            user_pos=user_pos,
+            item_pos=item_pos,
+            new_users=np.arange(len(self.user_index_)),
+            new_items=np.arange(len(self.item_index_)),
+        )
+
+    def _encode_for_update(self, X, y) -> EncodedBatch:
+        data = self._check_X(X, y, reset=False, require_y=True)
+        n_users, n_items = len(self.user_index_), len(self.item_index_)
+        if self._uses_side_information and data.side.shape[1]:
+            item_side, user_side = split_side_information(
+                data,
+                item_columns=list(self.item_features_.columns),
+                user_columns=list(self.user_features_.columns),
+            )
+        else:
+            item_side = user_side = None
+        user_pos = self.user_index_.extend(data.users)
+        item_pos = self.item_index_.extend(data.items)
+        new_users = np.arange(n_users, len(self.user_index_))
+        new_items = np.arange(n_items, len(self.item_index_))
+        if len(new_items):
+            self.item_features_ = _append_rows(
+                self.item_features_, item_side, self.item_index_.ids[new_items]
+            )
+        if len(new_users):
+            self.user_features_ = _append_rows(
+                self.user_features_, user_side, self.user_index_.ids[new_users]
+            )
+        self._seen_parts.append((user_pos, item_pos))
+        self._seen_cache = None
+        return EncodedBatch(
+            data=data,
+            user_pos=user_pos,
+            item_pos=item_pos,
+            new_users=new_users,
+            new_items=new_items,
+        )
+
+    def _item_columns_for(self, data: Interactions) -> list:
+        return [c for c in self._item_columns if c in data.side.columns]
+
+    def _user_columns_for(self, data: Interactions) -> list:
+        return [c for c in self._user_columns if c in data.side.columns]
+
+    def _seen_matrix(self) -> sp.csr_matrix:
+        """Users x items CSR of every interaction given to fit / partial_fit."""
+        shape = (len(self.user_index_), len(self.item_index_))
+        cache = self._seen_cache
+        if cache is None or cache.shape != shape:
+            rows = np.concatenate([p[0] for p in self._seen_parts])
+            cols = np.concatenate([p[1] for p in self._seen_parts])
+            self._seen_parts = [(rows, cols)]
+            cache = sp.csr_matrix(
+                (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=shape
+            )
+            cache.sum_duplicates()
+            self._seen_cache = cache
+        return cache
+
+
+def _as_table(X):
+    """A DataFrame stays; lists and array-likes become ndarrays (object for lists,
+    so mixed id types survive); anything else is left for validation to reject."""
+    if X is None or isinstance(X, pd.DataFrame) or hasattr(X, "tocsr"):
+        return X
+    if isinstance(X, list | tuple):
+        return np.array(X, dtype=object)
+    return np.asarray(X)
+
+
+class _ShapeOnly:
+    """Stands in for X in sklearn's n_features check without converting X."""
+
+    def __init__(self, n_features: int):
+        self.shape = (0, n_features)
+
+
+def _append_rows(frame: pd.DataFrame, new: pd.DataFrame | None, ids) -> pd.DataFrame:
+    """Append the side rows of new ids (missing values where ``new`` lacks them)."""
+    index = pd.Index(ids, dtype=object, name=frame.index.name)
+    if new is None or not len(frame.columns):
+        rows = pd.DataFrame(index=index, columns=frame.columns)
+    else:
+        rows = new.reindex(index)[frame.columns]
+    if not len(frame.columns):
+        return pd.DataFrame(index=frame.index.append(index))
+    return pd.concat([frame, rows])

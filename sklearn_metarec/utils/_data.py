@@ -1,0 +1,530 @@
+"""The data contract: interaction logs, id encoding and side information.
+
+``X`` is a pandas DataFrame (or a 2-D array) whose first two columns are the user id
+and the item id. Any further columns are side information about items or users. ``y``
+is a 1-D array of explicit ratings or implicit 0/1 labels. See DESIGN §2.
+
+Nothing here mutates the caller's data: every function reads its inputs and builds new
+arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "IdIndex",
+    "Interactions",
+    "check_interactions",
+    "check_ids",
+    "split_side_information",
+    "check_text_columns",
+]
+
+MULTI_VALUE_SEPARATORS = "|,"
+"""Characters on which a multi-valued categorical column is split (see
+:func:`split_multi_valued`)."""
+
+
+class IdIndex:
+    """Map raw ids (any hashable values) to positions ``0..n-1``.
+
+    Unknown ids map to ``-1``; nothing ever raises an ``IndexError``. The index can
+    grow (``extend``) when ``partial_fit`` meets new ids; existing positions never move.
+
+    Parameters
+    ----------
+    ids : array-like of hashable
+        Ids in order of first appearance; duplicates are collapsed.
+
+    Examples
+    --------
+    >>> index = IdIndex(["u1", "u2", "u1"])
+    >>> index.ids.tolist()
+    ['u1', 'u2']
+    >>> index.get_positions(["u2", "unknown"]).tolist()
+    [1, -1]
+    """
+
+    def __init__(self, ids=()):
+        self._index = pd.Index(pd.unique(_as_id_array(ids)))
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, id_) -> bool:
+        return id_ in self._index
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Raw ids in position order, shape (n_ids,)."""
+        return np.asarray(self._index, dtype=object)
+
+    def get_positions(self, ids) -> np.ndarray:
+        """Positions of ``ids``, ``-1`` for ids not in the index (int64 array)."""
+        ids = _as_id_array(ids)
+        if len(self._index) == 0:
+            return np.full(len(ids), -1, dtype=np.int64)
+        return self._index.get_indexer(ids).astype(np.int64, copy=False)
+
+    def extend(self, ids) -> np.ndarray:
+        """Append the ids not yet known (in order of first appearance).
+
+        Returns the positions of ``ids`` after the extension.
+        """
+        ids = _as_id_array(ids)
+        pos = self.get_positions(ids)
+        unknown = pos < 0
+        if unknown.any():
+            new = pd.unique(ids[unknown])
+            self._index = self._index.append(pd.Index(new))
+            pos = self.get_positions(ids)
+        return pos
+
+    def __getstate__(self):
+        return {"ids": list(self._index)}
+
+    def __setstate__(self, state):
+        self._index = pd.Index(pd.unique(_as_id_array(state["ids"])))
+
+
+def _as_id_array(ids) -> np.ndarray:
+    if isinstance(ids, pd.Series | pd.Index):
+        ids = ids.to_numpy()
+    arr = np.asarray(ids)
+    if arr.dtype.kind in "US":
+        arr = arr.astype(object)
+    if arr.ndim != 1:
+        arr = np.asarray(list(ids) if not np.ndim(ids) == 0 else [ids], dtype=object)
+    return arr
+
+
+@dataclass
+class Interactions:
+    """A validated interaction log (internal).
+
+    Attributes
+    ----------
+    users, items : ndarray of shape (n_rows,)
+        Raw user and item ids, as given.
+    y : ndarray of shape (n_rows,) or None
+        Float64 targets.
+    side : DataFrame
+        The side-information columns (possibly none), positional index 0..n_rows-1.
+    user_column, item_column : str
+        Names of the id columns.
+    columns : list of str
+        All column names, in order.
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    y: np.ndarray | None
+    side: pd.DataFrame
+    user_column: str = "user_id"
+    item_column: str = "item_id"
+    columns: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+
+def check_ids(ids, name: str) -> np.ndarray:
+    """Validate a 1-D array of ids: hashable, no missing values.
+
+    Parameters
+    ----------
+    ids : array-like of shape (n,)
+        Raw ids.
+    name : str
+        What the ids are (used in error messages), e.g. ``"user id"``.
+
+    Returns
+    -------
+    ids : ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> check_ids(["a", "b"], "user id").tolist()
+    ['a', 'b']
+    >>> check_ids([1.0, float("nan")], "user id")
+    Traceback (most recent call last):
+    ...
+    ValueError: user id column contains missing values (NaN/None) at row 1.
+    """
+    arr = _as_id_array(ids)
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{name} column contains missing values (NaN/None) at row {row}."
+                if np.isnan(arr[row])
+                else f"{name} column contains an infinite value at row {row}."
+            )
+    elif arr.dtype == object:
+        missing = pd.isna(arr)
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            raise ValueError(
+                f"{name} column contains missing values (NaN/None) at row {row}."
+            )
+        for row, value in enumerate(arr[: min(len(arr), 1)]):
+            if not isinstance(value, Hashable):
+                raise ValueError(
+                    f"{name} column holds an unhashable value at row {row}: "
+                    f"{type(value).__name__}."
+                )
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(f"{name} column has unsupported dtype {arr.dtype}.")
+    return arr
+
+
+def check_interactions(
+    X,
+    y=None,
+    *,
+    require_y: bool = True,
+    estimator_name: str = "Recommender",
+) -> Interactions:
+    """Validate an interaction log and split it into ids, targets and side columns.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like of shape (n_rows, n_columns)
+        First column user ids, second column item ids, further columns side
+        information. ``n_columns >= 2``.
+    y : array-like of shape (n_rows,), default=None
+        Ratings or 0/1 labels; finite numbers.
+    require_y : bool, default=True
+        Whether ``y`` must be given.
+    estimator_name : str, default="Recommender"
+        Used in error messages.
+
+    Returns
+    -------
+    Interactions
+
+    Raises
+    ------
+    ValueError
+        Empty X, fewer than two columns, missing or NaN ids, mismatched lengths,
+        NaN/infinite or non-numeric targets, a 2-D y with more than one column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"user_id": ["a", "b"], "item_id": [1, 2]})
+    >>> data = check_interactions(X, [4.0, 3.5])
+    >>> data.users.tolist(), data.items.tolist(), data.y.tolist()
+    (['a', 'b'], [1, 2], [4.0, 3.5])
+    """
+    if X is None:
+        raise ValueError(f"{estimator_name} expects X, got None.")
+    if isinstance(X, pd.DataFrame):
+        frame = X
+        columns = [str(c) for c in frame.columns]
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"X has duplicate column names: {columns}.")
+    else:
+        if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+            raise ValueError(
+                f"{estimator_name} does not accept sparse X: pass a DataFrame or a "
+                "dense 2-D array whose first two columns are user id and item id."
+            )
+        arr = np.array(X, dtype=object) if isinstance(X, list | tuple) else np.asarray(X)
+        if arr.ndim == 1 and arr.size and isinstance(arr[0], str | bytes):
+            raise ValueError(
+                "Expected a 2-D array, got a 1-D array of strings; X must have a user "
+                "id column and an item id column."
+            )
+        if arr.ndim != 2:
+            raise ValueError(
+                f"Expected a 2-D array or DataFrame for X, got {arr.ndim}-D array of "
+                f"shape {arr.shape}. Reshape your data: X must have a user id column "
+                "and an item id column."
+            )
+        if arr.dtype.kind == "c":
+            raise ValueError("Complex data not supported in X.")
+        frame = pd.DataFrame(arr, copy=False)
+        columns = ["user_id", "item_id"] + [f"x{i}" for i in range(2, arr.shape[1])]
+        frame.columns = columns[: arr.shape[1]]
+    n_rows, n_columns = frame.shape
+    if n_rows == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of 1 "
+            f"is required by {estimator_name}: X is empty."
+        )
+    if n_columns < 2:
+        raise ValueError(
+            f"Found array with {n_columns} feature(s) (shape={frame.shape}) while a "
+            f"minimum of 2 is required by {estimator_name}: X needs a user id column "
+            "and an item id column (missing id column)."
+        )
+    users = check_ids(frame.iloc[:, 0].to_numpy(), f"User id ({columns[0]!r})")
+    items = check_ids(frame.iloc[:, 1].to_numpy(), f"Item id ({columns[1]!r})")
+    side = frame.iloc[:, 2:]
+    if not isinstance(X, pd.DataFrame):
+        side = side.infer_objects()
+    side = (
+        side.set_axis(range(n_rows), axis=0)
+        if n_columns > 2
+        else pd.DataFrame(index=range(n_rows))
+    )
+    side.columns = columns[2:]
+
+    y_arr = None
+    if y is None:
+        if require_y:
+            raise ValueError(
+                f"{estimator_name} requires y to be passed, but the target y is None."
+            )
+    else:
+        y_arr = check_target(y, n_rows)
+    return Interactions(
+        users=users,
+        items=items,
+        y=y_arr,
+        side=side,
+        user_column=columns[0],
+        item_column=columns[1],
+        columns=columns,
+    )
+
+
+def check_target(y, n_rows: int | None = None) -> np.ndarray:
+    """Validate ratings / labels: 1-D, numeric, finite; returns float64.
+
+    Examples
+    --------
+    >>> check_target([1, 2, 3]).dtype
+    dtype('float64')
+    >>> check_target([1.0, float("inf")])
+    Traceback (most recent call last):
+    ...
+    ValueError: y contains an infinite value at row 1 (ratings must be finite).
+    """
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] != 1:
+            raise ValueError(f"y must be 1-D; got a DataFrame of shape {y.shape}.")
+        y = y.iloc[:, 0]
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        import warnings
+
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change "
+            "the shape of y to (n_samples, ), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"y must be 1-D; got an array of shape {arr.shape}.")
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"y must hold numeric ratings or 0/1 labels; got dtype {arr.dtype}."
+            ) from None
+    arr = arr.astype(np.float64, copy=True)
+    nan = np.isnan(arr)
+    if nan.any():
+        row = int(np.flatnonzero(nan)[0])
+        raise ValueError(f"y contains NaN at row {row} (ratings must be finite).")
+    inf = np.isinf(arr)
+    if inf.any():
+        row = int(np.flatnonzero(inf)[0])
+        raise ValueError(
+            f"y contains an infinite value at row {row} (ratings must be finite)."
+        )
+    if n_rows is not None and len(arr) != n_rows:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: X has "
+            f"{n_rows} rows but y has {len(arr)} (mismatched lengths)."
+        )
+    return arr
+
+
+def check_text_columns(side: pd.DataFrame, text_columns: Sequence[str]) -> None:
+    """Check that every named text column exists and holds text.
+
+    Missing values are allowed (treated as empty text); numbers are not.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_text_columns(pd.DataFrame({"title": ["Heat", None]}), ["title"])
+    >>> check_text_columns(pd.DataFrame({"title": [1.5, 2.0]}), ["title"])
+    Traceback (most recent call last):
+    ...
+    ValueError: Text column 'title' is not text: found float 1.5 at row 0.
+    >>> check_text_columns(pd.DataFrame({"a": ["x"]}), ["title"])
+    Traceback (most recent call last):
+    ...
+    ValueError: Text column 'title' is missing from X; X has columns ['a'].
+    """
+    for column in text_columns:
+        if column not in side.columns:
+            raise ValueError(
+                f"Text column {column!r} is missing from X; X has columns "
+                f"{list(side.columns)}."
+            )
+        values = side[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = pd.Series(values.cat.categories)
+        elif pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+            continue
+        arr = values.to_numpy(dtype=object)
+        for row, value in enumerate(arr):
+            if isinstance(value, str) or value is None or value is pd.NA:
+                continue
+            if isinstance(value, float) and np.isnan(value):
+                continue
+            raise ValueError(
+                f"Text column {column!r} is not text: found "
+                f"{type(value).__name__} {value!r} at row {row}."
+            )
+
+
+def split_side_information(
+    data: Interactions,
+    *,
+    item_columns: Sequence[str] | None = None,
+    user_columns: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """De-duplicate side columns into per-item and per-user tables.
+
+    A column named in ``item_columns`` (or ``user_columns``) must take one value per
+    item (user). A column named in neither is an item feature when it is a function
+    of the item id, else a user feature when it is a function of the user id, else a
+    ``ValueError`` says it is neither.
+
+    Parameters
+    ----------
+    data : Interactions
+        Validated log.
+    item_columns, user_columns : sequence of str, default=None
+        Explicit assignment of side columns.
+
+    Returns
+    -------
+    item_side : DataFrame
+        Indexed by item id (first appearance order), one row per item.
+    user_side : DataFrame
+        Indexed by user id, one row per user.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"user_id": [1, 1, 2], "item_id": ["a", "b", "a"],
+    ...                   "title": ["A", "B", "A"], "age": [30, 30, 40]})
+    >>> items, users = split_side_information(check_interactions(X, [1, 2, 3]))
+    >>> items["title"].tolist(), users["age"].tolist()
+    (['A', 'B'], [30, 40])
+    """
+    side = data.side
+    item_columns = list(item_columns or [])
+    user_columns = list(user_columns or [])
+    for column in item_columns + user_columns:
+        if column not in side.columns:
+            raise ValueError(
+                f"Side column {column!r} is missing from X; X has side columns "
+                f"{list(side.columns)}."
+            )
+    both = set(item_columns) & set(user_columns)
+    if both:
+        raise ValueError(f"Columns {sorted(both)} are named both item and user columns.")
+
+    item_codes, item_first = _group_codes(data.items)
+    user_codes, user_first = _group_codes(data.users)
+    for column in side.columns:
+        if column in item_columns or column in user_columns:
+            continue
+        codes = _value_codes(side[column])
+        if _is_function_of(item_codes, codes, len(item_first)):
+            item_columns.append(column)
+        elif _is_function_of(user_codes, codes, len(user_first)):
+            user_columns.append(column)
+        else:
+            raise ValueError(
+                f"Side column {column!r} is neither an item feature nor a user feature: "
+                "it takes different values for the same item and for the same user. "
+                "Name it in item_columns or user_columns, or drop it from X."
+            )
+    for column in item_columns:
+        _check_unique_per_id(side[column], item_codes, data.items, "item", column)
+    for column in user_columns:
+        _check_unique_per_id(side[column], user_codes, data.users, "user", column)
+
+    item_order = [c for c in side.columns if c in item_columns]
+    user_order = [c for c in side.columns if c in user_columns]
+    item_side = side[item_order].iloc[item_first]
+    item_side.index = pd.Index(data.items[item_first], dtype=object, name="item_id")
+    user_side = side[user_order].iloc[user_first]
+    user_side.index = pd.Index(data.users[user_first], dtype=object, name="user_id")
+    return item_side, user_side
+
+
+def _group_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes in order of first appearance, and the first row of each id."""
+    codes, uniques = pd.factorize(ids)
+    first = np.full(len(uniques), len(ids), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(ids)))
+    return codes, first
+
+
+def _value_codes(values: pd.Series) -> np.ndarray:
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    return codes
+
+
+def _is_function_of(id_codes: np.ndarray, value_codes: np.ndarray, n_ids: int) -> bool:
+    first_value = np.full(n_ids, -2, dtype=np.int64)
+    first_value[id_codes[::-1]] = value_codes[::-1]
+    return bool(np.all(first_value[id_codes] == value_codes))
+
+
+def _check_unique_per_id(values, id_codes, ids, kind, column) -> None:
+    codes = _value_codes(values)
+    first_value = np.full(id_codes.max() + 1, -2, dtype=np.int64)
+    first_value[id_codes[::-1]] = codes[::-1]
+    bad = np.flatnonzero(first_value[id_codes] != codes)
+    if len(bad):
+        row = int(bad[0])
+        id_ = ids[row]
+        first_row = int(np.flatnonzero(id_codes == id_codes[row])[0])
+        raise ValueError(
+            f"{kind.capitalize()} {id_!r} has two different values in side column "
+            f"{column!r}: {values.iloc[first_row]!r} and {values.iloc[row]!r}. Side "
+            f"information must take one value per {kind}."
+        )
+
+
+def split_multi_valued(value, separators: str = MULTI_VALUE_SEPARATORS) -> list[str]:
+    """Split a multi-valued categorical cell into stripped, non-empty tokens.
+
+    The separators are ``|`` (MovieLens genres) and ``,`` (cast lists).
+
+    Examples
+    --------
+    >>> split_multi_valued("Animation|Children's|Comedy")
+    ['Animation', "Children's", 'Comedy']
+    >>> split_multi_valued("Tom Hanks, Tim Allen")
+    ['Tom Hanks', 'Tim Allen']
+    >>> split_multi_valued(None)
+    []
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    text = str(value)
+    for sep in separators[1:]:
+        text = text.replace(sep, separators[0])
+    return [t.strip() for t in text.split(separators[0]) if t.strip()]
