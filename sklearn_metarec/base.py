@@ -1,4 +1,4 @@
-"""Base class of every recommender: the data contract, ``recommend`` and ``partial_fit``.
+"""Base class of every recommender: data contract, ``recommend``, ``partial_fit``.
 
 Subclasses implement four private hooks and get the public surface of DESIGN §3:
 

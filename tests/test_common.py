@@ -3,9 +3,13 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_metarec.baselines import BiasRecommender
+from sklearn_metarec.baselines import (
+    BiasRecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+)
 
-ESTIMATORS = [BiasRecommender()]
+ESTIMATORS = [BiasRecommender(), ItemKNNRecommender(), PopularityRecommender()]
 
 # check name -> reason, per estimator class. Every expected failure carries its reason.
 EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {}

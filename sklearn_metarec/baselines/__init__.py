@@ -1,5 +1,12 @@
-"""Simple reference recommenders printed beside every benchmark."""
+"""Simple reference recommenders printed beside every benchmark.
+
+They follow the same contract as the meta-learning estimators (``fit``,
+``partial_fit`` with fold-in of new users, ``predict``, ``recommend``), so every
+benchmark number has a reference measured in the same process on the same split.
+"""
 
 from ._bias import BiasRecommender
+from ._knn import ItemKNNRecommender
+from ._popularity import PopularityRecommender
 
-__all__ = ["BiasRecommender"]
+__all__ = ["BiasRecommender", "ItemKNNRecommender", "PopularityRecommender"]

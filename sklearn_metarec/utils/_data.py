@@ -95,11 +95,16 @@ class IdIndex:
 def _as_id_array(ids) -> np.ndarray:
     if isinstance(ids, pd.Series | pd.Index):
         ids = ids.to_numpy()
+    if isinstance(ids, list | tuple):
+        # Keep each id's own type: np.asarray would turn [1, "a"] into strings.
+        arr = np.empty(len(ids), dtype=object)
+        arr[:] = ids
+        return arr
     arr = np.asarray(ids)
     if arr.dtype.kind in "US":
         arr = arr.astype(object)
-    if arr.ndim != 1:
-        arr = np.asarray(list(ids) if not np.ndim(ids) == 0 else [ids], dtype=object)
+    if arr.ndim == 0:
+        arr = np.array([ids], dtype=object)
     return arr
 
 
@@ -236,7 +241,9 @@ def check_interactions(
                 f"{estimator_name} does not accept sparse X: pass a DataFrame or a "
                 "dense 2-D array whose first two columns are user id and item id."
             )
-        arr = np.array(X, dtype=object) if isinstance(X, list | tuple) else np.asarray(X)
+        arr = (
+            np.array(X, dtype=object) if isinstance(X, list | tuple) else np.asarray(X)
+        )
         if arr.ndim == 1 and arr.size and isinstance(arr[0], str | bytes):
             raise ValueError(
                 "Expected a 2-D array, got a 1-D array of strings; X must have a user "
@@ -441,7 +448,9 @@ def split_side_information(
             )
     both = set(item_columns) & set(user_columns)
     if both:
-        raise ValueError(f"Columns {sorted(both)} are named both item and user columns.")
+        raise ValueError(
+            f"Columns {sorted(both)} are named both item and user columns."
+        )
 
     item_codes, item_first = _group_codes(data.items)
     user_codes, user_first = _group_codes(data.users)
@@ -455,8 +464,8 @@ def split_side_information(
             user_columns.append(column)
         else:
             raise ValueError(
-                f"Side column {column!r} is neither an item feature nor a user feature: "
-                "it takes different values for the same item and for the same user. "
+                f"Side column {column!r} is neither an item feature nor a user "
+                "feature: it takes different values for the same item and for the same user. "
                 "Name it in item_columns or user_columns, or drop it from X."
             )
     for column in item_columns:
@@ -499,7 +508,7 @@ def _check_unique_per_id(values, id_codes, ids, kind, column) -> None:
     bad = np.flatnonzero(first_value[id_codes] != codes)
     if len(bad):
         row = int(bad[0])
-        id_ = ids[row]
+        id_ = ids[row].item() if isinstance(ids[row], np.generic) else ids[row]
         first_row = int(np.flatnonzero(id_codes == id_codes[row])[0])
         raise ValueError(
             f"{kind.capitalize()} {id_!r} has two different values in side column "

@@ -1,0 +1,170 @@
+"""Item-based k-nearest neighbours on bias residuals."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..base import EncodedBatch
+from ..utils._sklearn import Interval
+from ._bias import BiasRecommender
+
+__all__ = ["ItemKNNRecommender"]
+
+_SCORE_CHUNK_CELLS = 2**22
+
+
+class ItemKNNRecommender(BiasRecommender):
+    """Item-kNN on the residuals of a bias model, using a user's rows at predict time.
+
+    The score of user ``u`` on item ``i`` is the bias model's ``mu + b_u + b_i`` plus
+    a similarity-weighted mean of the user's residuals ``r_uj - mu - b_u - b_j`` on
+    the ``n_neighbors`` items ``j`` most similar to ``i``. Similarity is the cosine of
+    residual columns shrunk by ``n_common / (n_common + shrinkage)``; only positive
+    similarities are kept. Because neighbours are looked up in the user's rows when
+    scoring, a user added by ``partial_fit`` is served from their rows at once (their
+    bias is folded in as in :class:`BiasRecommender`). Items added by ``partial_fit``
+    have no neighbours and are scored by the bias model. Side columns are ignored.
+    A user rating the same item twice contributes the mean residual.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=40
+        Neighbours kept per item; >= 1.
+    shrinkage : float, default=100.0
+        Shrinks similarities built on few common users; >= 0.
+    reg_user : float, default=5.0
+        See :class:`BiasRecommender`.
+    reg_item : float, default=10.0
+        See :class:`BiasRecommender`.
+    n_iter : int, default=10
+        See :class:`BiasRecommender`.
+
+    Attributes
+    ----------
+    similarity_ : sparse matrix of shape (n_fitted_items, n_fitted_items)
+        Row ``i`` holds the similarities of item ``i``'s neighbours.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_metarec.baselines import ItemKNNRecommender
+    >>> X = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": list("ababa")})
+    >>> model = ItemKNNRecommender(shrinkage=0).fit(X, [5, 4, 2, 1, 5])
+    >>> model.predict(pd.DataFrame({"user_id": [3], "item_id": ["b"]})).round(2)
+    array([4.73])
+    """
+
+    _parameter_constraints: dict = {
+        **BiasRecommender._parameter_constraints,
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "shrinkage": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self, *, n_neighbors=40, shrinkage=100.0, reg_user=5.0, reg_item=10.0, n_iter=10
+    ):
+        super().__init__(reg_user=reg_user, reg_item=reg_item, n_iter=n_iter)
+        self.n_neighbors = n_neighbors
+        self.shrinkage = shrinkage
+
+    def _fit(self, batch: EncodedBatch) -> None:
+        super()._fit(batch)
+        self._rows = [(batch.user_pos, batch.item_pos, batch.y)]
+        self._ratings_cache = None
+        residual = self._residual_matrix(np.arange(len(self.user_index_)))
+        self.similarity_ = self._similarity(residual)
+
+    def _partial_fit(self, batch: EncodedBatch) -> None:
+        super()._partial_fit(batch)
+        self._rows.append((batch.user_pos, batch.item_pos, batch.y))
+        self._ratings_cache = None
+
+    def _predict(self, batch: EncodedBatch) -> np.ndarray:
+        scores = super()._predict(batch)
+        rows = np.flatnonzero((batch.user_pos >= 0) & (batch.item_pos >= 0))
+        if not len(rows):
+            return scores
+        users, inverse = np.unique(batch.user_pos[rows], return_inverse=True)
+        items = batch.item_pos[rows]
+        n_items = len(self.item_index_)
+        chunk = max(1, _SCORE_CHUNK_CELLS // max(n_items, 1))
+        for start in range(0, len(users), chunk):
+            sel = (inverse >= start) & (inverse < start + chunk)
+            offsets = self._neighbour_offsets(users[start : start + chunk])
+            scores[rows[sel]] += offsets[inverse[sel] - start, items[sel]]
+        return scores
+
+    def _score_items(self, user_pos: np.ndarray) -> np.ndarray:
+        scores = super()._score_items(user_pos)
+        known = np.flatnonzero(user_pos >= 0)
+        if len(known):
+            scores[known] += self._neighbour_offsets(user_pos[known])
+        return scores
+
+    # ------------------------------------------------------------------ helpers
+    def _ratings_matrix(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Users x items mean rating and an indicator of rated cells (cached)."""
+        shape = (len(self.user_index_), len(self.item_index_))
+        if self._ratings_cache is None or self._ratings_cache[0].shape != shape:
+            u = np.concatenate([r[0] for r in self._rows])
+            i = np.concatenate([r[1] for r in self._rows])
+            y = np.concatenate([r[2] for r in self._rows])
+            self._rows = [(u, i, y)]
+            total = sp.csr_matrix((y, (u, i)), shape=shape)
+            count = sp.csr_matrix((np.ones_like(y), (u, i)), shape=shape)
+            total.sum_duplicates()
+            count.sum_duplicates()
+            mean = total.copy()
+            mean.data = total.data / count.data
+            count.data[:] = 1.0
+            self._ratings_cache = (mean, count)
+        return self._ratings_cache
+
+    def _residual_matrix(self, users: np.ndarray) -> sp.csr_matrix:
+        mean, _ = self._ratings_matrix()
+        sub = mean[users].tocoo()
+        data = (
+            sub.data
+            - self.global_mean_
+            - self.user_bias_[users[sub.row]]
+            - self.item_bias_[sub.col]
+        )
+        return sp.csr_matrix((data, (sub.row, sub.col)), shape=sub.shape)
+
+    def _similarity(self, residual: sp.csr_matrix) -> sp.csr_matrix:
+        indicator = residual.copy()
+        indicator.data = np.ones_like(indicator.data)
+        norms = np.sqrt(np.asarray(residual.multiply(residual).sum(axis=0)).ravel())
+        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        cosine = sp.csr_matrix(residual.multiply(inv[None, :]))
+        shrink = (indicator.T @ indicator).tocsr()
+        shrink.data = shrink.data / (shrink.data + self.shrinkage)
+        dot = sp.coo_matrix((cosine.T @ cosine).multiply(shrink))
+        sim = dot.data
+        keep = (dot.row != dot.col) & (sim > 0)
+        rows, cols, sim = dot.row[keep], dot.col[keep], sim[keep]
+        # Top n_neighbors per row: sort by (row, -sim), keep the first k of each row.
+        order = np.lexsort((-sim, rows))
+        rows, cols, sim = rows[order], cols[order], sim[order]
+        starts = np.searchsorted(rows, rows, side="left")
+        rank = np.arange(len(rows)) - starts
+        keep = rank < self.n_neighbors
+        n = residual.shape[1]
+        return sp.csr_matrix((sim[keep], (rows[keep], cols[keep])), shape=(n, n))
+
+    def _neighbour_offsets(self, users: np.ndarray) -> np.ndarray:
+        """Similarity-weighted mean residual, shape (len(users), n_items)."""
+        n_items = len(self.item_index_)
+        sim = self.similarity_
+        if sim.shape[0] < n_items:
+            sim = sim.copy()
+            sim.resize((n_items, n_items))
+        residual = self._residual_matrix(users)
+        _, indicator = self._ratings_matrix()
+        num = (residual @ sim.T).toarray()
+        den = (indicator[users] @ sim.T).toarray()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, num / den, 0.0)

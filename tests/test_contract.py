@@ -1,0 +1,157 @@
+"""The contract every recommender of the package keeps (DESIGN §2-3, STYLE tests)."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from sklearn_metarec.baselines import (
+    BiasRecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+)
+
+from .conftest import synthetic_log
+
+ESTIMATORS = [BiasRecommender(), ItemKNNRecommender(), PopularityRecommender()]
+RATING_ESTIMATORS = [BiasRecommender(), ItemKNNRecommender()]
+
+
+def _ids(est):
+    return type(est).__name__
+
+
+def _split_users(X, y, n_cold=10):
+    users = X["user_id"].unique()
+    cold = set(users[-n_cold:])
+    is_cold = X["user_id"].isin(cold).to_numpy()
+    return X[~is_cold], y[~is_cold], X[is_cold], y[is_cold]
+
+
+@pytest.fixture(params=ESTIMATORS, ids=_ids)
+def fitted(request, ratings_log):
+    X, y = ratings_log
+    X_train, y_train, X_cold, y_cold = _split_users(X, y)
+    est = clone(request.param).fit(X_train, y_train)
+    return est, X_train, y_train, X_cold, y_cold
+
+
+def test_unknown_users_and_items_get_finite_scores(fitted):
+    est, X_train, *_ = fitted
+    X_new = pd.DataFrame(
+        {
+            "user_id": ["never-seen", X_train["user_id"].iloc[0], "never-seen"],
+            "item_id": [X_train["item_id"].iloc[0], -5, -6],
+            "title": ["t", "a brand new film", "another"],
+            "genres": ["Comedy", "Drama", "Action|Comedy"],
+        }
+    )
+    scores = est.predict(X_new)
+    assert scores.shape == (3,)
+    assert np.all(np.isfinite(scores))
+    recs = est.recommend(["never-seen"], n=5)
+    assert len(recs) == 1 and len(recs[0]) == 5
+
+
+def test_recommend_returns_unique_ordered_unseen_items(fitted):
+    est, X_train, *_ = fitted
+    users = X_train["user_id"].unique()[:5]
+    recs = est.recommend(users, n=7)
+    for user, items in zip(users, recs):
+        assert len(items) == len(set(items.tolist()))
+        seen = set(X_train.loc[X_train["user_id"] == user, "item_id"])
+        assert not seen & set(items.tolist())
+        pred = est.predict(
+            pd.DataFrame(
+                {"user_id": user, "item_id": items, "title": "", "genres": ""}
+            ).iloc[:, : est.n_features_in_]
+        )
+        assert np.all(np.diff(pred) <= 1e-9), "recommendations must be best first"
+    all_recs = est.recommend(users, n=7, exclude_seen=False)
+    assert all(len(r) == 7 for r in all_recs)
+
+
+def test_recommend_n_larger_than_catalogue(fitted):
+    est, *_ = fitted
+    n_items = len(est.item_index_)
+    (recs,) = est.recommend(["cold"], n=n_items + 10)
+    assert len(recs) == n_items
+
+
+def test_recommend_rejects_bad_arguments(fitted):
+    est, *_ = fitted
+    with pytest.raises(ValueError, match="1-D list"):
+        est.recommend("u1")
+    with pytest.raises(ValueError, match="positive integer"):
+        est.recommend(["u1"], n=0)
+
+
+def test_pickle_round_trip_gives_identical_predictions(fitted):
+    est, X_train, *_ = fitted
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(est.predict(X_train), restored.predict(X_train))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_same_seed_refits_are_identical(estimator, ratings_log):
+    X, y = ratings_log
+    a = clone(estimator).fit(X, y).predict(X)
+    b = clone(estimator).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_partial_fit_leaves_other_users_bit_identical(fitted):
+    est, X_train, y_train, X_cold, y_cold = fitted
+    before = est.predict(X_train)
+    recs_before = est.recommend(X_train["user_id"].unique()[:3], n=5)
+    est.partial_fit(X_cold, y_cold)
+    np.testing.assert_array_equal(before, est.predict(X_train))
+    recs_after = est.recommend(X_train["user_id"].unique()[:3], n=5)
+    for a, b in zip(recs_before, recs_after):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_partial_fit_registers_new_users_and_excludes_their_items(fitted):
+    est, _, _, X_cold, y_cold = fitted
+    user = X_cold["user_id"].iloc[0]
+    est.partial_fit(X_cold, y_cold)
+    assert user in est.user_index_
+    (recs,) = est.recommend([user], n=len(est.item_index_))
+    rated = set(X_cold.loc[X_cold["user_id"] == user, "item_id"])
+    assert not rated & set(recs.tolist())
+
+
+@pytest.mark.parametrize("estimator", RATING_ESTIMATORS, ids=_ids)
+def test_adaptation_lowers_query_loss_of_new_users(estimator):
+    X, y = synthetic_log(n_users=120, n_items=40, density=0.5, seed=1)
+    X_train, y_train, X_cold, y_cold = _split_users(X, y, n_cold=30)
+    est = clone(estimator).fit(X_train, y_train)
+    # Per cold user: first half of their rows is the support set, the rest query.
+    rank = X_cold.groupby("user_id").cumcount().to_numpy()
+    size = X_cold.groupby("user_id")["item_id"].transform("size").to_numpy()
+    support = rank < size // 2
+    before = np.mean((est.predict(X_cold[~support]) - y_cold[~support]) ** 2)
+    est.partial_fit(X_cold[support], y_cold[support])
+    after = np.mean((est.predict(X_cold[~support]) - y_cold[~support]) ** 2)
+    assert after < before
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_partial_fit_before_fit_fits(estimator, ratings_log):
+    X, y = ratings_log
+    a = clone(estimator).partial_fit(X, y).predict(X)
+    b = clone(estimator).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_partial_fit_adds_new_items_to_the_catalogue(fitted):
+    est, X_train, *_ = fitted
+    X_new = pd.DataFrame(
+        {"user_id": ["x", "y"], "item_id": [-1, -1], "title": "new", "genres": "Drama"}
+    )
+    est.partial_fit(X_new, [5.0, 4.0])
+    assert -1 in est.item_index_
+    recs = est.recommend([X_train["user_id"].iloc[0]], n=len(est.item_index_))[0]
+    assert -1 in set(recs.tolist())
