@@ -465,7 +465,8 @@ def split_side_information(
         else:
             raise ValueError(
                 f"Side column {column!r} is neither an item feature nor a user "
-                "feature: it takes different values for the same item and for the same user. "
+                "feature: it takes different values for the same item and for the "
+                "same user. "
                 "Name it in item_columns or user_columns, or drop it from X."
             )
     for column in item_columns:
