@@ -85,14 +85,9 @@ def test_private_sklearn_imports_live_in_one_module():
         if path == allowed:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.startswith("sklearn")
-            ):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and (module == "sklearn" or module.startswith("sklearn.")):
                 private = [a.name for a in node.names if a.name.startswith("_")]
-                if private or "._" in node.module:
-                    bad.append(
-                        f"{path.relative_to(PACKAGE)}: from {node.module} import"
-                    )
+                if private or "._" in module:
+                    bad.append(f"{path.relative_to(PACKAGE)}: from {module} import")
     assert not bad, "\n".join(bad)
