@@ -20,9 +20,11 @@ class ItemKNNRecommender(BiasRecommender):
     """Item-kNN on the residuals of a bias model, using a user's rows at predict time.
 
     The score of user ``u`` on item ``i`` is the bias model's ``mu + b_u + b_i`` plus
-    a similarity-weighted mean of the user's residuals ``r_uj - mu - b_u - b_j`` on
-    the ``n_neighbors`` items ``j`` most similar to ``i``. Similarity is the cosine of
-    residual columns shrunk by ``n_common / (n_common + shrinkage)``; only positive
+    a similarity-weighted mean of the user's residuals ``r_uj - mu - b_u - b_j`` over
+    the items ``j`` the user rated among the ``n_neighbors`` most similar to ``i``,
+    ``sum_j s_ij res_uj / (sum_j s_ij + neighbor_reg)``; ``neighbor_reg`` shrinks the
+    correction when the user rated few neighbours. Similarity is the cosine of residual
+    columns shrunk by ``n_common / (n_common + shrinkage)``; only positive
     similarities are kept. Because neighbours are looked up in the user's rows when
     scoring, a user added by ``partial_fit`` is served from their rows at once (their
     bias is folded in as in :class:`BiasRecommender`). Items added by ``partial_fit``
@@ -31,10 +33,12 @@ class ItemKNNRecommender(BiasRecommender):
 
     Parameters
     ----------
-    n_neighbors : int, default=40
+    n_neighbors : int, default=200
         Neighbours kept per item; >= 1.
     shrinkage : float, default=100.0
         Shrinks similarities built on few common users; >= 0.
+    neighbor_reg : float, default=0.5
+        Added to the sum of similarities in the denominator; >= 0.
     reg_user : float, default=5.0
         See :class:`BiasRecommender`.
     reg_item : float, default=10.0
@@ -54,21 +58,30 @@ class ItemKNNRecommender(BiasRecommender):
     >>> X = pd.DataFrame({"user_id": [1, 1, 2, 2, 3], "item_id": list("ababa")})
     >>> model = ItemKNNRecommender(shrinkage=0).fit(X, [5, 4, 2, 1, 5])
     >>> model.predict(pd.DataFrame({"user_id": [3], "item_id": ["b"]})).round(2)
-    array([4.73])
+    array([4.19])
     """
 
     _parameter_constraints: dict = {
         **BiasRecommender._parameter_constraints,
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "shrinkage": [Interval(Real, 0, None, closed="left")],
+        "neighbor_reg": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
-        self, *, n_neighbors=40, shrinkage=100.0, reg_user=5.0, reg_item=10.0, n_iter=10
+        self,
+        *,
+        n_neighbors=200,
+        shrinkage=100.0,
+        neighbor_reg=0.5,
+        reg_user=5.0,
+        reg_item=10.0,
+        n_iter=10,
     ):
         super().__init__(reg_user=reg_user, reg_item=reg_item, n_iter=n_iter)
         self.n_neighbors = n_neighbors
         self.shrinkage = shrinkage
+        self.neighbor_reg = neighbor_reg
 
     def _fit(self, batch: EncodedBatch) -> None:
         super()._fit(batch)
@@ -135,25 +148,37 @@ class ItemKNNRecommender(BiasRecommender):
         return sp.csr_matrix((data, (sub.row, sub.col)), shape=sub.shape)
 
     def _similarity(self, residual: sp.csr_matrix) -> sp.csr_matrix:
+        """Top ``n_neighbors`` shrunk cosine similarities per item, in row blocks."""
+        n = residual.shape[1]
         indicator = residual.copy()
         indicator.data = np.ones_like(indicator.data)
         norms = np.sqrt(np.asarray(residual.multiply(residual).sum(axis=0)).ravel())
         inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        cosine = sp.csr_matrix(residual.multiply(inv[None, :]))
-        shrink = (indicator.T @ indicator).tocsr()
-        shrink.data = shrink.data / (shrink.data + self.shrinkage)
-        dot = sp.coo_matrix((cosine.T @ cosine).multiply(shrink))
-        sim = dot.data
-        keep = (dot.row != dot.col) & (sim > 0)
-        rows, cols, sim = dot.row[keep], dot.col[keep], sim[keep]
-        # Top n_neighbors per row: sort by (row, -sim), keep the first k of each row.
-        order = np.lexsort((-sim, rows))
-        rows, cols, sim = rows[order], cols[order], sim[order]
-        starts = np.searchsorted(rows, rows, side="left")
-        rank = np.arange(len(rows)) - starts
-        keep = rank < self.n_neighbors
-        n = residual.shape[1]
-        return sp.csr_matrix((sim[keep], (rows[keep], cols[keep])), shape=(n, n))
+        cosine = sp.csc_matrix(residual.multiply(inv[None, :]))
+        indicator = sp.csc_matrix(indicator)
+        k = min(self.n_neighbors, max(n - 1, 1))
+        block = max(1, _SCORE_CHUNK_CELLS // max(n, 1))
+        rows, cols, vals = [], [], []
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            sim = (cosine[:, start:stop].T @ cosine).toarray()
+            common = (indicator[:, start:stop].T @ indicator).toarray()
+            sim *= common / (common + self.shrinkage) if self.shrinkage else 1.0
+            sim[np.arange(stop - start), np.arange(start, stop)] = 0.0
+            top = (
+                np.argpartition(-sim, k - 1, axis=1)[:, :k]
+                if k < n
+                else (np.broadcast_to(np.arange(n), sim.shape))
+            )
+            top_sim = np.take_along_axis(sim, top, axis=1)
+            keep = top_sim > 0
+            rows.append(np.nonzero(keep)[0] + start)
+            cols.append(top[keep])
+            vals.append(top_sim[keep])
+        return sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n, n),
+        )
 
     def _neighbour_offsets(self, users: np.ndarray) -> np.ndarray:
         """Similarity-weighted mean residual, shape (len(users), n_items)."""
@@ -167,4 +192,4 @@ class ItemKNNRecommender(BiasRecommender):
         num = (residual @ sim.T).toarray()
         den = (indicator[users] @ sim.T).toarray()
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 0, num / den, 0.0)
+            return np.where(den > 0, num / (den + self.neighbor_reg), 0.0)
