@@ -1,4 +1,4 @@
-"""scikit-learn compatible recommenders that meta-learn to adapt to cold users and items."""
+"""Scikit-learn recommenders that meta-learn to adapt to cold users and items."""
 
 __version__ = "0.1.0.dev0"
 
