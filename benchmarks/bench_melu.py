@@ -1,0 +1,252 @@
+"""The MeLU protocol on MovieLens-1M: every estimator beside the baselines.
+
+One command fits each estimator once on the MeLU train rows (existing users'
+ratings of existing items, warm query rows held out) and scores it on the four
+scenarios of :class:`~sklearn_metarec.model_selection.MeLUSplit` (warm, user_cold,
+item_cold, both_cold): MAE, RMSE, nDCG@1/@3 over each user's 10 query items, and
+nDCG@10 / Recall@10 of ``recommend`` over the whole catalogue; then fit seconds,
+``partial_fit`` milliseconds per new user (10 ratings), ``recommend`` seconds for
+every user, and peak memory. The protocol is spelled out in ``_harness.py`` and in
+the section this script writes to ``docs/benchmarks.md``.
+
+The baselines (``bias``, ``itemknn``, ``popularity``) always run, in the same
+process and on the same split, whatever ``--estimators`` asks for.
+
+Usage::
+
+    python benchmarks/bench_melu.py [--estimators bias,itemknn,popularity,metacf]
+                                    [--quick] [--data-home PATH] [--random-state 0]
+                                    [--no-write]
+
+``--quick`` runs the same protocol on the bundled MovieLens latest-small (release
+years parsed from the titles) and writes section ``melu_quick`` instead of
+``melu_ml1m``. ``--data-home`` defaults to ``$SKLEARN_METAREC_DATA``, then
+``$SKLEARN_METAREC_SHARED_DATA``, then ``shared/data`` beside the repository.
+
+Adding an estimator: put a factory in ``ESTIMATORS`` (``name -> callable(random_state)
+returning an unfitted estimator with its benchmark settings``); add the name to
+``RATING_FREE`` if its ``predict`` is a ranking score rather than a rating.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from _harness import format_report, run_benchmark  # noqa: E402
+from _report import write_section  # noqa: E402
+
+from sklearn_metarec.baselines import (  # noqa: E402
+    BiasRecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+)
+from sklearn_metarec.model_selection import MeLUSplit  # noqa: E402
+
+BASELINES = ("bias", "itemknn", "popularity")
+
+#: name -> factory(random_state) returning an unfitted estimator (benchmark settings).
+ESTIMATORS: dict[str, Callable[[int], object]] = {
+    "bias": lambda random_state: BiasRecommender(),
+    "itemknn": lambda random_state: ItemKNNRecommender(),
+    "popularity": lambda random_state: PopularityRecommender(),
+}
+
+#: Estimators whose ``predict`` is a ranking score, not a rating: no MAE / RMSE.
+RATING_FREE = frozenset({"popularity"})
+
+#: Registered below only when importable; listed in the error for unknown names.
+PENDING: dict[str, str] = {}
+
+try:
+    from sklearn_metarec import MetaCFRecommender
+except ImportError as exc:
+    PENDING["metacf"] = str(exc)
+else:
+    ESTIMATORS["metacf"] = lambda random_state: MetaCFRecommender(
+        random_state=random_state
+    )
+
+try:
+    from sklearn_metarec import LLMContentRecommender
+except ImportError as exc:
+    PENDING["llm"] = str(exc)
+else:
+    ESTIMATORS["llm"] = lambda random_state: LLMContentRecommender(
+        text_columns=["title", "genres"], random_state=random_state
+    )
+
+try:
+    from sklearn_metarec import HybridMetaRecommender
+except ImportError as exc:
+    PENDING["hybrid"] = str(exc)
+else:
+    ESTIMATORS["hybrid"] = lambda random_state: HybridMetaRecommender(
+        text_columns=["title", "genres"], random_state=random_state
+    )
+
+
+PROTOCOL = """\
+Protocol (`sklearn_metarec.model_selection.MeLUSplit`, \
+`random_state={seed}`): users with 13-100 ratings, 20% of them new; items released \
+in 1998 or later are new; per user and scenario 10 random ratings are the query set, \
+the rest (at least 3) the support set. Each estimator is fitted once on the train \
+rows (existing users x existing items, warm query rows held out). For each scenario \
+a deep copy of the fitted model gets the scenario's support rows that are not train \
+rows in one `partial_fit` call (new users adapt, new items enter the catalogue; \
+warm support rows are train rows already, so the warm model is scored as fitted), \
+then:
+
+- **MAE, RMSE**: `predict` on the query rows, per-user error averaged over users \
+(`users=`); `–` for popularity, whose score is not a rating.
+- **nDCG@1, nDCG@3**: each user's 10 query items ranked by `predict`, gain = the \
+rating (linear), ties broken pessimistically.
+- **cat nDCG@10, cat Recall@10**: `recommend(users, n=10, exclude_seen=True)` over \
+the adapted model's whole catalogue (items of train plus the scenario's support \
+rows) minus the user's train and support items. Relevant = the user's query items \
+rated >= 4 (binary gain); users without one are skipped. A relevant query item \
+that is in no train or support row of the scenario (rated in query sets only) is \
+outside every estimator's catalogue and counts as a miss; \
+*rankable relevant* in the scenario table is the share of relevant pairs that can \
+be ranked. In the item-cold scenarios only new items are relevant while the \
+catalogue holds old and new items alike: a model must rank a new item, known \
+from a few support ratings or its text, above the established items to score there.
+- **partial_fit s**: the scenario's one-call adaptation.
+- **Time and memory**: *adapt ms* is `partial_fit` of one user_cold user with their \
+first 10 support rows, one call per user, for the first 200 user_cold users with at \
+least 10 support rows, on a fresh copy of the fitted model (median and 90th \
+percentile); *recommend all s* is `recommend(n=10)` for every user id of the data \
+set on that copy (users neither fitted nor adapted are served as cold users). \
+*peak RSS* is the maximum resident set size during the estimator's whole run \
+(fit, four scenarios, timing; sampled every 5 ms and read from the kernel's \
+high-water mark), *RSS before* the process's RSS when it started (data and \
+earlier estimators included).
+"""
+
+
+def default_data_home() -> Path:
+    for env in ("SKLEARN_METAREC_DATA", "SKLEARN_METAREC_SHARED_DATA"):
+        if os.environ.get(env):
+            return Path(os.environ[env])
+    return REPO.parent / "shared" / "data"
+
+
+def parse_estimators(text: str | None) -> list[str]:
+    """Requested names, baselines first, without duplicates; unknown: ValueError."""
+    requested = (
+        list(ESTIMATORS)
+        if text is None
+        else [n.strip() for n in text.split(",") if n.strip()]
+    )
+    unknown = [n for n in requested if n not in ESTIMATORS]
+    if unknown:
+        pending = "".join(
+            f"\n  {name} is not importable yet ({reason})"
+            for name, reason in PENDING.items()
+            if name in unknown
+        )
+        raise ValueError(
+            f"Unknown estimator(s) {unknown}; known: {sorted(ESTIMATORS)}.{pending}"
+        )
+    return list(dict.fromkeys([*BASELINES, *requested]))
+
+
+def load(quick: bool, data_home: Path):
+    """``(X, y, title)``: ML-1M with the MeLU extra info, or latest-small."""
+    if quick:
+        from sklearn_metarec.datasets import load_movielens_small
+
+        X, y = load_movielens_small(return_X_y=True)
+        return X, y.to_numpy(), "MovieLens latest-small (bundled; years from titles)"
+    from sklearn_metarec.datasets import fetch_movielens
+
+    X, y = fetch_movielens(
+        "1m", data_home=data_home, download_if_missing=False, return_X_y=True
+    )
+    if "year" not in X.columns:
+        print(
+            "note: no ml-1m-melu-extrainfo in the data home; release years are "
+            "parsed from the titles",
+            file=sys.stderr,
+        )
+    return X, y.to_numpy(), "MovieLens-1M"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--estimators",
+        default=None,
+        help=f"comma-separated names (default: all registered: {','.join(ESTIMATORS)})"
+        "; the baselines always run",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="bundled latest-small instead of ML-1M"
+    )
+    parser.add_argument("--data-home", type=Path, default=None)
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--no-write", action="store_true", help="do not update docs/benchmarks.md"
+    )
+    args = parser.parse_args(argv)
+    try:
+        names = parse_estimators(args.estimators)
+    except ValueError as exc:
+        parser.error(str(exc))
+
+    total = time.perf_counter()
+    data_home = args.data_home or default_data_home()
+    X, y, dataset = load(args.quick, data_home)
+    split = MeLUSplit(random_state=args.random_state)
+    scenarios = split.split_scenarios(X, y)
+    print(
+        f"{dataset}: {len(X):,} ratings; MeLU split in "
+        f"{time.perf_counter() - total:.1f} s; estimators: {', '.join(names)}",
+        file=sys.stderr,
+    )
+    estimators = {name: ESTIMATORS[name](args.random_state) for name in names}
+    results = run_benchmark(
+        estimators,
+        X,
+        y,
+        scenarios,
+        rating_free=RATING_FREE,
+        all_users=np.unique(X["user_id"].to_numpy()),
+        log=lambda message: print(message, file=sys.stderr),
+    )
+    report = format_report(results)
+    elapsed = time.perf_counter() - total
+    print(report)
+    print(f"Total wall time {elapsed:.1f} s", file=sys.stderr)
+
+    if not args.no_write:
+        command = " ".join(["python benchmarks/bench_melu.py", *(argv or sys.argv[1:])])
+        body = (
+            f"{PROTOCOL.format(seed=args.random_state)}\n"
+            f"Data: {dataset}. Total wall time of the command: {elapsed:.0f} s.\n\n"
+            f"{report}"
+        )
+        title = (
+            "MeLU protocol, quick check (MovieLens latest-small)"
+            if args.quick
+            else "MeLU protocol on MovieLens-1M"
+        )
+        path = write_section(
+            "melu_quick" if args.quick else "melu_ml1m", title, command, body
+        )
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
