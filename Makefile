@@ -45,4 +45,4 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/bench_melu.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info docs/_build
+	rm -rf $(VENV) build dist *.egg-info docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst

@@ -14,6 +14,7 @@ FORBIDDEN = {
     "datasets": {"torch", "skorch", "transformers"},
     "metrics": {"torch", "skorch", "transformers"},
     "model_selection": {"torch", "skorch", "transformers"},
+    "inspection": {"torch", "skorch", "transformers"},
 }
 # subpackage -> our own subpackages it must not import (one-way layering).
 FORBIDDEN_INTERNAL = {
@@ -24,6 +25,7 @@ FORBIDDEN_INTERNAL = {
     "datasets": {"nn", "meta", "_skorch", "recommenders", "text"},
     "metrics": {"nn", "meta", "_skorch", "recommenders", "text"},
     "model_selection": {"nn", "meta", "_skorch", "recommenders", "text"},
+    "inspection": {"nn", "meta", "_skorch", "recommenders", "text"},
 }
 
 
