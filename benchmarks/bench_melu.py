@@ -198,7 +198,19 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-write", action="store_true", help="do not update docs/benchmarks.md"
     )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads for this process (default 1: the meta-learning "
+        "estimators run many small tensor operations, which extra threads slow down "
+        "on a 2-core machine); 0 leaves torch's default",
+    )
     args = parser.parse_args(argv)
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     try:
         names = parse_estimators(args.estimators)
     except ValueError as exc:

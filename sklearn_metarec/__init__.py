@@ -2,4 +2,15 @@
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+from .recommenders import (  # noqa: E402
+    HybridMetaRecommender,
+    LLMContentRecommender,
+    MetaCFRecommender,
+)
+
+__all__ = [
+    "HybridMetaRecommender",
+    "LLMContentRecommender",
+    "MetaCFRecommender",
+    "__version__",
+]

@@ -279,7 +279,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         self.user_features_ = user_side
         user_pos = self.user_index_.get_positions(data.users)
         item_pos = self.item_index_.get_positions(data.items)
-        self._seen_parts = [(user_pos, item_pos)]
+        self._seen_parts = [(user_pos, item_pos, data.y)]
         self._seen_cache = None
         return EncodedBatch(
             data=data,
@@ -312,7 +312,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             self.user_features_ = _append_rows(
                 self.user_features_, user_side, self.user_index_.ids[new_users]
             )
-        self._seen_parts.append((user_pos, item_pos))
+        self._seen_parts.append((user_pos, item_pos, data.y))
         self._seen_cache = None
         return EncodedBatch(
             data=data,
@@ -333,15 +333,21 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         shape = (len(self.user_index_), len(self.item_index_))
         cache = self._seen_cache
         if cache is None or cache.shape != shape:
-            rows = np.concatenate([p[0] for p in self._seen_parts])
-            cols = np.concatenate([p[1] for p in self._seen_parts])
-            self._seen_parts = [(rows, cols)]
+            rows, cols, y = (np.concatenate(p) for p in zip(*self._seen_parts))
+            self._seen_parts = [(rows, cols, y)]
             cache = sp.csr_matrix(
                 (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=shape
             )
             cache.sum_duplicates()
             self._seen_cache = cache
         return cache
+
+    def _user_history(self, user: int) -> tuple[np.ndarray, np.ndarray]:
+        """Item positions and targets of every row given for user position ``user``."""
+        self._seen_matrix()
+        rows, cols, y = self._seen_parts[0]
+        mine = rows == user
+        return cols[mine], y[mine]
 
 
 def _as_table(X):

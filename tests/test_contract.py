@@ -7,20 +7,41 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from sklearn_metarec import (
+    HybridMetaRecommender,
+    LLMContentRecommender,
+    MetaCFRecommender,
+)
 from sklearn_metarec.baselines import (
     BiasRecommender,
     ItemKNNRecommender,
     PopularityRecommender,
 )
+from sklearn_metarec.text import TfidfSVDEncoder  # noqa: E402
 
 from .conftest import synthetic_log
 
-ESTIMATORS = [BiasRecommender(), ItemKNNRecommender(), PopularityRecommender()]
-RATING_ESTIMATORS = [BiasRecommender(), ItemKNNRecommender()]
+_FAST = {"max_epochs": 3, "embedding_dim": 4, "random_state": 0}
+META_ESTIMATORS = [
+    MetaCFRecommender(**_FAST),
+    MetaCFRecommender(inner_solver="gradient", algorithm="fomaml", **_FAST),
+    LLMContentRecommender(encoder=TfidfSVDEncoder(n_components=8), **_FAST),
+    HybridMetaRecommender(encoder=TfidfSVDEncoder(n_components=8), **_FAST),
+]
+ESTIMATORS = [
+    BiasRecommender(),
+    ItemKNNRecommender(),
+    PopularityRecommender(),
+    *META_ESTIMATORS,
+]
+RATING_ESTIMATORS = [BiasRecommender(), ItemKNNRecommender(), *META_ESTIMATORS]
 
 
 def _ids(est):
-    return type(est).__name__
+    name = type(est).__name__
+    return name + (
+        "-gradient" if getattr(est, "inner_solver", "") == "gradient" else ""
+    )
 
 
 def _split_users(X, y, n_cold=10):

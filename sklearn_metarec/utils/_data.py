@@ -25,6 +25,10 @@ __all__ = [
     "check_text_columns",
 ]
 
+INTERACTION_COLUMNS = ("timestamp",)
+"""Side columns that describe an interaction, not its item or user (left out of the
+per-item and per-user tables)."""
+
 MULTI_VALUE_SEPARATORS = "|,"
 """Characters on which a multi-valued categorical column is split (see
 :func:`split_multi_valued`)."""
@@ -406,13 +410,16 @@ def split_side_information(
     *,
     item_columns: Sequence[str] | None = None,
     user_columns: Sequence[str] | None = None,
+    interaction_columns: Sequence[str] = INTERACTION_COLUMNS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """De-duplicate side columns into per-item and per-user tables.
 
     A column named in ``item_columns`` (or ``user_columns``) must take one value per
-    item (user). A column named in neither is an item feature when it is a function
-    of the item id, else a user feature when it is a function of the user id, else a
-    ``ValueError`` says it is neither.
+    item (user). Columns in ``interaction_columns`` (by default ``timestamp``)
+    describe the interaction itself: they are neither and are left out. Any other
+    column is an item feature when it is a function of the item id, else a user
+    feature when it is a function of the user id, else a ``ValueError`` says it is
+    neither.
 
     Parameters
     ----------
@@ -446,6 +453,7 @@ def split_side_information(
                 f"Side column {column!r} is missing from X; X has side columns "
                 f"{list(side.columns)}."
             )
+    skip = {c for c in interaction_columns if c not in item_columns + user_columns}
     both = set(item_columns) & set(user_columns)
     if both:
         raise ValueError(
@@ -455,7 +463,7 @@ def split_side_information(
     item_codes, item_first = _group_codes(data.items)
     user_codes, user_first = _group_codes(data.users)
     for column in side.columns:
-        if column in item_columns or column in user_columns:
+        if column in item_columns or column in user_columns or column in skip:
             continue
         codes = _value_codes(side[column])
         if _is_function_of(item_codes, codes, len(item_first)):

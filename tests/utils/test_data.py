@@ -120,3 +120,10 @@ def test_mixed_type_ids_survive_a_list_input():
     data = check_interactions(X, [1.0, 2.0])
     assert data.users.tolist() == ["u1", 2]
     assert data.items.tolist() == [1, "item"]
+
+
+def test_timestamp_is_an_interaction_column():
+    X = _frame(timestamp=[3, 1, 2], title=["A", "B", "A"])
+    items, users = split_side_information(check_interactions(X, [1, 2, 3]))
+    assert list(items.columns) == ["title"]
+    assert list(users.columns) == []

@@ -1,0 +1,116 @@
+"""The training shell: a skorch ``NeuralNet`` whose train step is an episode batch.
+
+The net's "samples" are task (user) positions. Its DataLoader groups them into
+meta-batches, and :class:`EpisodeCollate` turns each group into a padded
+:class:`~sklearn_metarec.meta.TaskBatch` with a fresh random support/query split.
+``train_step_single`` runs the outer objective of the held
+:class:`~sklearn_metarec.meta.MetaLearner` (MAML, first-order MAML or Reptile), the
+optimizer steps as usual, and skorch provides the rest: epochs, history, callbacks
+(progress bar, early stopping on held-out users, checkpoints, LR schedules) and
+device handling.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+
+from ..meta import TaskBatch, TaskSampler
+
+__all__ = ["EpisodeCollate", "EpisodeNet"]
+
+
+class EpisodeCollate:
+    """DataLoader ``collate_fn``: task positions -> a padded episode batch.
+
+    Parameters
+    ----------
+    sampler : TaskSampler
+        Holds the rows of every task.
+    seed : int
+        Seeds the support/query splits (and item dropout).
+    item_dropout : float, default=0.0
+        Probability that a row's item is treated as cold (its id part dropped) in an
+        episode, so the content path learns to serve new items.
+    fixed : bool, default=False
+        Draw the same split for the same tasks every time (validation batches), so
+        validation losses of different epochs compare the same episodes.
+    """
+
+    def __init__(
+        self, sampler: TaskSampler, seed: int, *, item_dropout=0.0, fixed=False
+    ):
+        self.sampler = sampler
+        self.seed = int(seed)
+        self.item_dropout = float(item_dropout)
+        self.fixed = fixed
+        self._rng = np.random.default_rng(self.seed)
+
+    def __call__(self, samples) -> TaskBatch:
+        tasks = np.fromiter(
+            (int(s[0]) if isinstance(s, tuple | list) else int(s) for s in samples),
+            dtype=np.int64,
+        )
+        rng = (
+            np.random.default_rng([self.seed, *np.sort(tasks)[:8].tolist(), len(tasks)])
+            if self.fixed
+            else self._rng
+        )
+        batch = self.sampler.batch(tasks, rng)
+        if self.item_dropout > 0:
+            batch = _with_cold_items(batch, rng, self.item_dropout)
+        return batch
+
+
+def _with_cold_items(batch: TaskBatch, rng, rate: float) -> TaskBatch:
+    def draw(like):
+        return torch.from_numpy(rng.random(tuple(like.shape)) < rate)
+
+    return batch._replace(
+        support_x={**batch.support_x, "cold_items": draw(batch.support_y)},
+        query_x={**batch.query_x, "cold_items": draw(batch.query_y)},
+    )
+
+
+class EpisodeNet(NeuralNet):
+    """A skorch net that meta-trains a :class:`~sklearn_metarec.meta.MetaLearner`.
+
+    Fit it on an array of task positions (``y=None``); pass the episode collate
+    function as ``iterator_train__collate_fn`` (and ``iterator_valid__collate_fn``).
+    The criterion is unused: the loss is the learner's outer objective.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklearn_metarec.meta import MetaLearner, TaskSampler
+    >>> from sklearn_metarec.nn import MetaRecNet
+    >>> users = np.repeat(np.arange(8), 6)
+    >>> items = np.tile(np.arange(6), 8)
+    >>> sampler = TaskSampler(users, {"items": items}, np.ones(48), n_query=2)
+    >>> learner = MetaLearner(MetaRecNet(6, embedding_dim=4,
+    ...                                  generator=torch.Generator().manual_seed(0)))
+    >>> collate = EpisodeCollate(sampler, 0)
+    >>> net = EpisodeNet(learner, max_epochs=2, batch_size=4, train_split=None,
+    ...                  verbose=0, iterator_train__collate_fn=collate)
+    >>> net = net.fit(np.arange(8))
+    >>> len(net.history)
+    2
+    """
+
+    def __init__(self, module, *, criterion=torch.nn.MSELoss, **kwargs):
+        super().__init__(module, criterion=criterion, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        loss = self.module_.meta_backward(batch.to(self.device))
+        return {"loss": loss, "y_pred": None}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        with torch.no_grad():
+            loss = self.module_.meta_loss(batch.to(self.device))
+        return {"loss": loss, "y_pred": None}
+
+    def get_dataset(self, X, y=None):
+        return super().get_dataset(np.asarray(X, dtype=np.int64), None)

@@ -1,0 +1,215 @@
+"""Collaborative where there are interactions, text where there are none."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+import torch
+
+from ..base import EncodedBatch
+from ..utils._sklearn import Interval
+from ._llm_content import _TEXT_CONSTRAINTS, _TextMixin
+from ._meta_base import MetaRecommenderMixin
+
+__all__ = ["HybridMetaRecommender"]
+
+
+class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
+    """Id embeddings mixed with projected text embeddings, users adapted per task.
+
+    An item is represented by a learned mix of its id embedding and its projected
+    text embedding (plus side features), gated by how much evidence the item has:
+    ``g = sigmoid(a * log1p(n_interactions) + b)`` weighs the id part, and a cold
+    item (no interactions) is its content alone. During meta-training a share
+    ``item_dropout`` of the rows treat their item as cold, so the content path
+    learns to stand in for the id path (in the spirit of MWUF / CVAR). Users adapt
+    from a meta-learned prior through the shared inner loop, as in
+    :class:`~sklearn_metarec.MetaCFRecommender`.
+
+    ``partial_fit`` handles all three arrivals at once: new users are adapted from
+    their rows; new items enter from the text in their rows and then *warm up*
+    from what the batch says about them: a ridge fold-in of each new item's
+    ratings (over the adapted states of the users who gave them) learns an id-side
+    correction ``(dq_i, db_i)`` around its content representation, shrunk by
+    ``warmup_reg``; new users are then re-adapted against the warmed items. Items and
+    users known before the call are untouched, so everybody else keeps their
+    predictions on them. An item added by ``partial_fit`` keeps warming up with
+    every later batch that rates it.
+
+    Parameters
+    ----------
+    text_columns : list of str, default=("title", "genres")
+        Item text columns (see :class:`~sklearn_metarec.LLMContentRecommender`).
+    encoder : transformer or None, default=None
+        Text encoder; None uses
+        :class:`~sklearn_metarec.text.TransformerTextEncoder`.
+    item_dropout : float, default=0.2
+        Share of training rows whose item is treated as cold, in [0, 1).
+    warmup_reg : float, default=5.0
+        Ridge shrinkage of the warm-up of new items towards their content
+        representation, in pseudo-ratings; > 0.
+    **meta parameters
+        ``algorithm`` ... ``random_state``: see
+        :class:`~sklearn_metarec.MetaCFRecommender`.
+
+    Attributes
+    ----------
+    encoder_ : transformer
+        The fitted text encoder.
+    net_, history_, user_state_
+        As in :class:`~sklearn_metarec.MetaCFRecommender`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_metarec import HybridMetaRecommender
+    >>> from sklearn_metarec.datasets import make_interactions
+    >>> from sklearn_metarec.text import TfidfSVDEncoder
+    >>> X, y = make_interactions(n_users=40, n_items=30, n_interactions=400,
+    ...                          random_state=0)
+    >>> model = HybridMetaRecommender(
+    ...     text_columns=["title", "genres"], encoder=TfidfSVDEncoder(8),
+    ...     max_epochs=2, random_state=0).fit(X, y)
+    >>> new_item = X.head(2).assign(item_id="brand-new", title="A new film")
+    >>> model.partial_fit(new_item, [5.0, 4.0]).predict(new_item).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        **_TEXT_CONSTRAINTS,
+        "item_dropout": [Interval(Real, 0, 1, closed="left")],
+        "warmup_reg": [Interval(Real, 0, None, closed="neither")],
+    }
+    _gate = True
+
+    def __init__(
+        self,
+        *,
+        text_columns=("title", "genres"),
+        encoder=None,
+        item_dropout=0.2,
+        warmup_reg=5.0,
+        algorithm="maml",
+        n_inner_steps=5,
+        inner_lr=0.005,
+        inner_solver="ridge",
+        prior_precision=5.0,
+        learn_inner_lr=True,
+        adapt="user",
+        meta_batch_size=32,
+        n_support=None,
+        n_query=10,
+        embedding_dim=16,
+        hidden_dims=(),
+        item_features="auto",
+        user_features="auto",
+        objective="rating",
+        lr=0.003,
+        weight_decay=0.003,
+        max_epochs=12,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=3,
+        device="cpu",
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.text_columns = text_columns
+        self.encoder = encoder
+        self.item_dropout = item_dropout
+        self.warmup_reg = warmup_reg
+        self.algorithm = algorithm
+        self.n_inner_steps = n_inner_steps
+        self.inner_lr = inner_lr
+        self.inner_solver = inner_solver
+        self.prior_precision = prior_precision
+        self.learn_inner_lr = learn_inner_lr
+        self.adapt = adapt
+        self.meta_batch_size = meta_batch_size
+        self.n_support = n_support
+        self.n_query = n_query
+        self.embedding_dim = embedding_dim
+        self.hidden_dims = hidden_dims
+        self.item_features = item_features
+        self.user_features = user_features
+        self.objective = objective
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _fit(self, batch: EncodedBatch) -> None:
+        self._n_fitted_items = len(self.item_index_)
+        # Warm-up statistics of items added by partial_fit: item -> (A, b).
+        self._warmup: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._item_offset = torch.zeros(0, self.embedding_dim + 1)
+        super()._fit(batch)
+
+    def _partial_fit(self, batch: EncodedBatch) -> None:
+        super()._partial_fit(batch)
+        late = batch.item_pos >= self._n_fitted_items
+        if not late.any():
+            return
+        self._warm_items(batch, late)
+        # New users met the new items cold; adapt them again against warmed items.
+        users, adapted = self._adapt_new(batch, batch.new_users)
+        self._write_states(self.user_state_, users, adapted)
+
+    @torch.no_grad()
+    def _warm_items(self, batch: EncodedBatch, late: np.ndarray) -> None:
+        """Ridge fold-in of the id-side correction of items added by partial_fit."""
+        n_late = len(self.item_index_) - self._n_fitted_items
+        d = self._item_offset.shape[1] - 1
+        if len(self._item_offset) < n_late:
+            pad = torch.zeros(n_late - len(self._item_offset), d + 1)
+            self._item_offset = torch.cat([self._item_offset, pad])
+        rows = np.flatnonzero(late)
+        content_vec, content_bias = self._model.item_representations()
+        sub = EncodedBatch(
+            data=batch.data,
+            user_pos=batch.user_pos[rows],
+            item_pos=batch.item_pos[rows],
+            new_users=batch.new_users,
+            new_items=batch.new_items,
+        )
+        user_vec, user_bias = self._row_users(sub)
+        items = torch.as_tensor(sub.item_pos)
+        model = self._model
+        base = (
+            model.global_bias
+            + user_bias
+            + content_bias[items]
+            + model.head(user_vec, content_vec[items])
+        )
+        residual = torch.as_tensor(batch.y[rows], dtype=base.dtype) - base
+        design = torch.cat([user_vec, torch.ones(len(rows), 1)], dim=1)
+        for item in np.unique(sub.item_pos):
+            mine = torch.as_tensor(sub.item_pos == item)
+            a = design[mine].T @ design[mine]
+            b = design[mine].T @ residual[mine]
+            if int(item) in self._warmup:
+                a_old, b_old = self._warmup[int(item)]
+                a, b = a + a_old, b + b_old
+            self._warmup[int(item)] = (a, b)
+            solution = torch.linalg.solve(a + self.warmup_reg * torch.eye(d + 1), b)
+            self._item_offset[int(item) - self._n_fitted_items] = solution
+        self._refresh_items()
+
+    def _item_representations(self):
+        vec, bias = self._model.item_representations()
+        if len(self._item_offset):
+            start = self._n_fitted_items
+            stop = start + len(self._item_offset)
+            vec = vec.clone()
+            bias = bias.clone()
+            vec[start:stop] += self._item_offset[:, :-1]
+            bias[start:stop] += self._item_offset[:, -1]
+        return vec, bias

@@ -1,0 +1,461 @@
+"""What the three meta-learning estimators share: sklearn glue around ``meta/``.
+
+:class:`MetaRecommenderMixin` builds a :class:`~sklearn_metarec.nn.MetaRecNet` from
+the side information of ``X`` (and, in subclasses, text embeddings), meta-trains it
+through the skorch shell (:class:`~sklearn_metarec._skorch.EpisodeNet`), and serves:
+
+- every user seen in ``fit`` gets an adapted state: the inner loop run from the
+  meta-learned initialisation on all of the user's training rows;
+- ``partial_fit`` adapts unseen users the same way from their rows, continues the
+  adaptation of known users on their new rows, and adds unseen items to the
+  catalogue from their side information (and text);
+- unknown users are served from the prior (plus their user features), unknown items
+  from their side information, so nothing is NaN.
+
+Subclasses set the class attributes below and may override ``_item_text``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from .._skorch import EpisodeCollate, EpisodeNet
+from ..base import BaseRecommender, EncodedBatch
+from ..meta import MetaLearner, TaskSampler, pad_tasks
+from ..nn import MetaRecNet
+from ._features import SideFeatureEncoder
+
+__all__ = ["MetaRecommenderMixin"]
+
+_ADAPT_CHUNK_ROWS = 2**18  # padded cells per adaptation chunk at the end of fit
+
+
+class MetaRecommenderMixin(BaseRecommender):
+    """Shared implementation of the meta-learning estimators (internal).
+
+    Subclasses define ``__init__`` with the public parameters; the attributes read
+    here are ``algorithm``, ``n_inner_steps``, ``inner_lr``, ``inner_solver``,
+    ``prior_precision``, ``learn_inner_lr``, ``adapt``, ``meta_batch_size``,
+    ``n_support``, ``n_query``, ``embedding_dim``, ``hidden_dims``, ``item_features``,
+    ``user_features``, ``objective``, ``lr``, ``weight_decay``, ``max_epochs``,
+    ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``, ``device``,
+    ``callbacks``, ``verbose`` and ``random_state``.
+    """
+
+    @property
+    def _uses_side_information(self) -> bool:
+        # Text readers always need their per-item text; MetaCF only when asked to.
+        return bool(getattr(self, "text_columns", None)) or (
+            self.item_features is not None or self.user_features is not None
+        )
+
+    #: Use item id embeddings (MetaCF, Hybrid) or items from content only (LLM).
+    _use_item_ids = True
+    #: Gate id and content parts of items by their evidence (Hybrid).
+    _gate = False
+
+    # ------------------------------------------------------------------- fit
+    def _fit(self, batch: EncodedBatch) -> None:
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self._seed = seed
+        generator = torch.Generator().manual_seed(seed)
+
+        self._item_encoder = self._make_item_encoder().fit(self.item_features_)
+        items = self._item_encoder.transform(self.item_features_)
+        text = self._item_text(self.item_features_, fit=True)
+        self._user_encoder = self._make_user_encoder().fit(self.user_features_)
+        user_codes = self._user_encoder.transform(self.user_features_).categorical
+
+        n_users, n_items = len(self.user_index_), len(self.item_index_)
+        counts = np.bincount(batch.item_pos, minlength=n_items)
+        model = MetaRecNet(
+            n_items,
+            embedding_dim=self.embedding_dim,
+            hidden_dims=tuple(self.hidden_dims),
+            item_categorical=items.categorical,
+            item_categorical_cardinalities=self._item_encoder.categorical_cardinalities_,
+            item_multi_valued=items.multi_valued,
+            item_multi_valued_cardinalities=(
+                self._item_encoder.multi_valued_cardinalities_
+            ),
+            item_numeric=items.numeric,
+            item_text=text,
+            item_counts=counts,
+            use_item_ids=self._use_item_ids,
+            gate=self._gate,
+            user_categorical_cardinalities=self._user_encoder.categorical_cardinalities_,
+            global_bias=float(batch.y.mean()),
+            generator=generator,
+        )
+        adapt_names = list(model.DEFAULT_ADAPT_NAMES)
+        if self.adapt == "user+head":
+            adapt_names += list(model.head_parameter_names())
+        learner = MetaLearner(
+            model,
+            adapt_names=adapt_names,
+            algorithm=self.algorithm,
+            n_inner_steps=self.n_inner_steps,
+            inner_lr=self.inner_lr,
+            learn_inner_lr=self.learn_inner_lr,
+            loss_fn="mse" if self.objective == "rating" else "bce",
+            inner_reduction="sum",
+            inner_solver=self.inner_solver,
+            prior_precision=self.prior_precision,
+        )
+        task_x = {"user_features": user_codes} if user_codes.shape[1] else None
+        sampler = TaskSampler(
+            batch.user_pos,
+            {"items": batch.item_pos},
+            batch.y,
+            task_x=task_x,
+            n_tasks=n_users,
+            n_query=self.n_query,
+            n_support=self.n_support,
+            min_rows=2,
+        )
+        tasks = np.flatnonzero(np.bincount(batch.user_pos, minlength=n_users) >= 2)
+        self.net_ = self._make_net(learner, sampler, seed)
+        if len(tasks):
+            self.net_.fit(tasks)
+        else:
+            self.net_.initialize()
+        self.history_ = self.net_.history
+
+        self._user_codes = torch.as_tensor(user_codes, dtype=torch.long)
+        self._item_cache = None
+        self._refresh_items()
+        self.user_state_ = self._adapt_all(batch)
+
+    def _make_net(self, learner, sampler, seed) -> EpisodeNet:
+        from skorch.callbacks import EarlyStopping, ProgressBar
+        from skorch.dataset import ValidSplit
+
+        callbacks = list(self.callbacks or [])
+        train_split = None
+        if self.early_stopping:
+            train_split = ValidSplit(self.validation_fraction, random_state=seed)
+            callbacks.append(
+                EarlyStopping(
+                    monitor="valid_loss",
+                    patience=self.n_iter_no_change,
+                    load_best=True,
+                )
+            )
+        if self.verbose:
+            callbacks.append(ProgressBar())
+        return EpisodeNet(
+            learner,
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.meta_batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=int(self.verbose),
+            device=self.device,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            iterator_train__collate_fn=EpisodeCollate(
+                sampler, seed, item_dropout=getattr(self, "item_dropout", 0.0)
+            ),
+            iterator_valid__collate_fn=EpisodeCollate(sampler, seed + 1, fixed=True),
+        )
+
+    @property
+    def _learner(self) -> MetaLearner:
+        return self.net_.module_
+
+    @property
+    def _model(self) -> MetaRecNet:
+        return self.net_.module_.model
+
+    # ------------------------------------------------------- adaptation
+    def _adapt_all(self, batch: EncodedBatch) -> dict:
+        """Adapted states of every user of ``batch`` from the prior, (n_users, ...)."""
+        n_users = len(self.user_index_)
+        states = self._prior_states(n_users)
+        self._write_states(states, *self._adapt_new(batch, np.arange(n_users)))
+        return states
+
+    def _prior_states(self, n: int) -> dict:
+        params = dict(self._model.named_parameters())
+        return {
+            name: params[name].detach().expand(n, *params[name].shape).clone()
+            for name in self._learner.adapt_names
+        }
+
+    def _adapt_new(self, batch: EncodedBatch, users: np.ndarray):
+        """Adapt ``users`` (positions) from the prior on their rows of ``batch``."""
+        rows = np.flatnonzero(np.isin(batch.user_pos, users))
+        if not len(rows):
+            return users[:0], {}
+        task_users, task_index = np.unique(batch.user_pos[rows], return_inverse=True)
+        counts = np.bincount(task_index)
+        # Chunks of users with similar row counts, to keep padding small.
+        order = np.argsort(counts, kind="stable")
+        adapted = {}
+        start = 0
+        learner = self._learner
+        while start < len(order):
+            width = counts[order[start]]
+            stop = start + 1
+            while stop < len(order) and counts[order[stop]] * (stop - start + 1) <= max(
+                _ADAPT_CHUNK_ROWS, width
+            ):
+                stop += 1
+            chunk = order[start:stop]
+            in_chunk = np.isin(task_index, chunk)
+            local = np.searchsorted(np.sort(chunk), task_index[in_chunk])
+            chunk_sorted = np.sort(chunk)
+            x, mask = pad_tasks(
+                local,
+                {
+                    "items": batch.item_pos[rows[in_chunk]],
+                    "y": batch.y[rows[in_chunk]],
+                },
+                n_tasks=len(chunk),
+            )
+            task_x = self._task_x(task_users[chunk_sorted])
+            state = learner.adapt_batch(
+                {"items": torch.as_tensor(x["items"])},
+                torch.as_tensor(x["y"], dtype=torch.float32),
+                torch.as_tensor(mask),
+                task_x,
+            )
+            for name, value in state.items():
+                adapted.setdefault(name, []).append((chunk_sorted, value))
+            start = stop
+        out = {}
+        for name, parts in adapted.items():
+            value = torch.empty(len(task_users), *parts[0][1].shape[1:])
+            for chunk, part in parts:
+                value[torch.as_tensor(chunk)] = part
+            out[name] = value
+        return task_users, out
+
+    def _write_states(self, states: dict, users: np.ndarray, adapted: dict) -> None:
+        index = torch.as_tensor(users, dtype=torch.long)
+        for name, value in adapted.items():
+            states[name][index] = value.to(states[name].dtype)
+
+    def _task_x(self, users: np.ndarray) -> dict | None:
+        if not self._user_codes.shape[1]:
+            return None
+        return {"user_features": self._user_codes[torch.as_tensor(users)]}
+
+    # ------------------------------------------------------------ partial_fit
+    def _partial_fit(self, batch: EncodedBatch) -> None:
+        if len(batch.new_items):
+            self._add_items(batch)
+        if len(batch.new_users):
+            self._add_users(batch.new_users)
+        in_batch = np.unique(batch.user_pos)
+        new = np.isin(in_batch, batch.new_users)
+        users, adapted = self._adapt_new(batch, in_batch[new])
+        self._write_states(self.user_state_, users, adapted)
+        for user in in_batch[~new]:
+            self._continue_user(batch, int(user))
+
+    def _continue_user(self, batch: EncodedBatch, user: int) -> None:
+        rows = batch.user_pos == user
+        state = {name: value[user] for name, value in self.user_state_.items()}
+        task_x = self._task_x(np.array([user]))
+        adapted = self._learner.adapt(
+            {"items": torch.as_tensor(batch.item_pos[rows])},
+            torch.as_tensor(batch.y[rows], dtype=torch.float32),
+            task_x={k: v[0] for k, v in task_x.items()} if task_x else None,
+            state=state,
+        )
+        for name, value in adapted.items():
+            self.user_state_[name][user] = value
+
+    def _add_users(self, new_users: np.ndarray) -> None:
+        side = self.user_features_.iloc[new_users]
+        codes = self._user_encoder.transform(side).categorical
+        self._user_codes = torch.cat(
+            [self._user_codes, torch.as_tensor(codes, dtype=torch.long)]
+        )
+        prior = self._prior_states(len(new_users))
+        for name in self.user_state_:
+            self.user_state_[name] = torch.cat([self.user_state_[name], prior[name]])
+
+    def _add_items(self, batch: EncodedBatch) -> None:
+        side = self.item_features_.iloc[batch.new_items]
+        encoded = self._item_encoder.transform(side)
+        self._model.extend_items(
+            len(batch.new_items),
+            categorical=encoded.categorical,
+            multi_valued=encoded.multi_valued,
+            numeric=encoded.numeric,
+            text=self._item_text(side, fit=False),
+            counts=self._new_item_counts(batch),
+        )
+        self._refresh_items()
+
+    def _new_item_counts(self, batch: EncodedBatch):
+        """Evidence of items added by ``partial_fit``: none (served from content)."""
+        return None
+
+    # ------------------------------------------------------------ predict
+    @torch.no_grad()
+    def _predict(self, batch: EncodedBatch) -> np.ndarray:
+        model = self._model
+        item_vec, item_bias = self._row_items(batch)
+        if self.adapt == "user+head":
+            return self._predict_per_user(batch, item_vec, item_bias)
+        user_vec, user_bias = self._row_users(batch)
+        score = model.head(user_vec, item_vec)
+        out = model.global_bias + user_bias + item_bias + score
+        return out.double().numpy()
+
+    def _row_users(self, batch: EncodedBatch):
+        pos = torch.as_tensor(batch.user_pos)
+        known = pos >= 0
+        safe = pos.clamp(min=0)
+        emb = self.user_state_["user.embedding"][safe]
+        bias = self.user_state_["user.bias"][safe]
+        prior = self._prior_states(1)
+        emb = torch.where(known[:, None], emb, prior["user.embedding"])
+        bias = torch.where(known, bias, prior["user.bias"])
+        codes = self._row_user_codes(batch, known, safe)
+        return self._model.user_representations(codes, emb, bias)
+
+    def _row_user_codes(self, batch, known, safe):
+        if not self._user_codes.shape[1]:
+            return None
+        codes = self._user_codes[safe].clone()
+        if (~known).any():
+            side = batch.data.side.loc[(~known).numpy(), self.user_features_.columns]
+            codes[~known] = torch.as_tensor(
+                self._user_encoder.transform(side).categorical, dtype=torch.long
+            )
+        return codes
+
+    def _row_items(self, batch: EncodedBatch):
+        vec, bias = self._catalogue_items()
+        pos = torch.as_tensor(batch.item_pos)
+        known = pos >= 0
+        out_vec = vec[pos.clamp(min=0)].clone()
+        out_bias = bias[pos.clamp(min=0)].clone()
+        if (~known).any():
+            rows = (~known).numpy()
+            cold_vec, cold_bias = self._content_items(batch.data.side.loc[rows])
+            out_vec[~known] = cold_vec
+            out_bias[~known] = cold_bias
+        return out_vec, out_bias
+
+    def _catalogue_items(self):
+        return self._item_cache
+
+    @torch.no_grad()
+    def _refresh_items(self) -> None:
+        """Recompute the catalogue's item representations (after fit / new items)."""
+        self._item_cache = self._item_representations()
+
+    def _item_representations(self):
+        """Vectors and biases of every catalogue item, (n_items, d) and (n_items,)."""
+        return self._model.item_representations()
+
+    def _content_items(self, rows_side):
+        """Representations of items never seen, from their side columns."""
+        side = rows_side[self.item_features_.columns]
+        encoded = self._item_encoder.transform(side)
+        text = self._item_text(side, fit=False)
+        model = self._model
+        n = len(side)
+        inputs = {"evidence": torch.zeros(n)}
+        if encoded.categorical.shape[1]:
+            inputs["categorical"] = torch.as_tensor(encoded.categorical)
+        if encoded.multi_valued:
+            inputs["multi_valued"] = [torch.as_tensor(t) for t in encoded.multi_valued]
+        if encoded.numeric is not None:
+            inputs["numeric"] = torch.as_tensor(encoded.numeric)
+        if text is not None:
+            inputs["text"] = torch.as_tensor(text, dtype=torch.float32)
+        items = torch.full((n,), -1, dtype=torch.long)
+        return model.item(items, cold=torch.ones(n, dtype=torch.bool), **inputs)
+
+    def _predict_per_user(self, batch, item_vec, item_bias) -> np.ndarray:
+        from ..meta import predict
+
+        out = np.empty(len(batch))
+        model = self._model
+        for user in np.unique(batch.user_pos):
+            rows = np.flatnonzero(batch.user_pos == user)
+            if user >= 0:
+                state = {k: v[user] for k, v in self.user_state_.items()}
+                task_x = self._task_x(np.array([user]))
+            else:
+                state, task_x = {}, None
+            x = {"item_vec": item_vec[rows], "item_bias": item_bias[rows]}
+            tx = {k: v[0] for k, v in task_x.items()} if task_x else None
+            out[rows] = predict(model, state, None, x, tx).double().numpy()
+        return out
+
+    @torch.no_grad()
+    def _score_items(self, user_pos: np.ndarray) -> np.ndarray:
+        model = self._model
+        item_vec, item_bias = self._catalogue_items()
+        pos = torch.as_tensor(user_pos)
+        known = pos >= 0
+        safe = pos.clamp(min=0)
+        if self.adapt == "user+head":
+            from ..meta import predict
+
+            scores = np.empty((len(user_pos), len(item_bias)))
+            x = {"item_vec": item_vec, "item_bias": item_bias}
+            for row, user in enumerate(user_pos):
+                state = (
+                    {k: v[user] for k, v in self.user_state_.items()}
+                    if user >= 0
+                    else {}
+                )
+                task_x = self._task_x(np.array([user])) if user >= 0 else None
+                tx = {k: v[0] for k, v in task_x.items()} if task_x else None
+                scores[row] = predict(model, state, None, x, tx).double().numpy()
+            return scores
+        prior = self._prior_states(1)
+        emb = torch.where(
+            known[:, None],
+            self.user_state_["user.embedding"][safe],
+            prior["user.embedding"],
+        )
+        bias = torch.where(
+            known, self.user_state_["user.bias"][safe], prior["user.bias"]
+        )
+        codes = self._user_codes[safe] if self._user_codes.shape[1] else None
+        if codes is not None:
+            codes = torch.where(known[:, None], codes, torch.full_like(codes, -1))
+        user_vec, user_bias = model.user_representations(codes, emb, bias)
+        return (
+            model.score_all(user_vec, user_bias, item_vec, item_bias).double().numpy()
+        )
+
+    # ----------------------------------------------------------- hooks
+    def _make_item_encoder(self) -> SideFeatureEncoder:
+        exclude = list(getattr(self, "text_columns", None) or [])
+        if self.item_features is None:
+            exclude += list(self.item_features_.columns)
+        elif self.item_features != "auto":
+            exclude += [
+                c for c in self.item_features_.columns if c not in self.item_features
+            ]
+        return SideFeatureEncoder(exclude=exclude)
+
+    def _make_user_encoder(self) -> SideFeatureEncoder:
+        exclude = []
+        if self.user_features is None:
+            exclude = list(self.user_features_.columns)
+        elif self.user_features != "auto":
+            exclude = [
+                c for c in self.user_features_.columns if c not in self.user_features
+            ]
+        return SideFeatureEncoder(exclude=exclude, categorical_only=True)
+
+    def _item_text(self, side, *, fit: bool):
+        """Text embeddings of the items of ``side``, or None (no text path)."""
+        return None
