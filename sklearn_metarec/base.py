@@ -53,6 +53,8 @@ class EncodedBatch:
         (only in ``predict``: ``fit`` and ``partial_fit`` add every id they see).
     new_users, new_items : ndarray of int
         Positions of users / items first added by this call.
+    new_user_side, new_item_side : DataFrame or None
+        Side information of the new users / items (one row each, in position order).
     """
 
     data: Interactions
@@ -60,6 +62,8 @@ class EncodedBatch:
     item_pos: np.ndarray
     new_users: np.ndarray
     new_items: np.ndarray
+    new_user_side: pd.DataFrame | None = None
+    new_item_side: pd.DataFrame | None = None
 
     @property
     def y(self):
@@ -275,8 +279,8 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             item_side = pd.DataFrame(index=pd.Index(self.item_index_.ids))
             user_side = pd.DataFrame(index=pd.Index(self.user_index_.ids))
         # Same order as the indexes (first appearance in X).
-        self.item_features_ = item_side
-        self.user_features_ = user_side
+        self._item_side_parts = [item_side]
+        self._user_side_parts = [user_side]
         user_pos = self.user_index_.get_positions(data.users)
         item_pos = self.item_index_.get_positions(data.items)
         self._seen_parts = [(user_pos, item_pos, data.y)]
@@ -287,16 +291,28 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             item_pos=item_pos,
             new_users=np.arange(len(self.user_index_)),
             new_items=np.arange(len(self.item_index_)),
+            new_user_side=user_side,
+            new_item_side=item_side,
         )
+
+    @property
+    def item_features_(self) -> pd.DataFrame:
+        """Item side information, one row per catalogue item (``item_index_`` order)."""
+        return _consolidate(self._item_side_parts)
+
+    @property
+    def user_features_(self) -> pd.DataFrame:
+        """User side information, one row per known user (``user_index_`` order)."""
+        return _consolidate(self._user_side_parts)
 
     def _encode_for_update(self, X, y) -> EncodedBatch:
         data = self._check_X(X, y, reset=False, require_y=True)
         n_users, n_items = len(self.user_index_), len(self.item_index_)
+        item_columns = list(self._item_side_parts[0].columns)
+        user_columns = list(self._user_side_parts[0].columns)
         if self._uses_side_information and data.side.shape[1]:
             item_side, user_side = split_side_information(
-                data,
-                item_columns=list(self.item_features_.columns),
-                user_columns=list(self.user_features_.columns),
+                data, item_columns=item_columns, user_columns=user_columns
             )
         else:
             item_side = user_side = None
@@ -304,14 +320,17 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         item_pos = self.item_index_.extend(data.items)
         new_users = np.arange(n_users, len(self.user_index_))
         new_items = np.arange(n_items, len(self.item_index_))
+        new_item_side = new_user_side = None
         if len(new_items):
-            self.item_features_ = _append_rows(
-                self.item_features_, item_side, self.item_index_.ids[new_items]
+            new_item_side = _side_rows(
+                item_side, item_columns, self.item_index_.ids[new_items], "item_id"
             )
+            self._item_side_parts.append(new_item_side)
         if len(new_users):
-            self.user_features_ = _append_rows(
-                self.user_features_, user_side, self.user_index_.ids[new_users]
+            new_user_side = _side_rows(
+                user_side, user_columns, self.user_index_.ids[new_users], "user_id"
             )
+            self._user_side_parts.append(new_user_side)
         self._seen_parts.append((user_pos, item_pos, data.y))
         self._seen_cache = None
         return EncodedBatch(
@@ -320,6 +339,8 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             item_pos=item_pos,
             new_users=new_users,
             new_items=new_items,
+            new_user_side=new_user_side,
+            new_item_side=new_item_side,
         )
 
     def _item_columns_for(self, data: Interactions) -> list:
@@ -367,13 +388,17 @@ class _ShapeOnly:
         self.shape = (0, n_features)
 
 
-def _append_rows(frame: pd.DataFrame, new: pd.DataFrame | None, ids) -> pd.DataFrame:
-    """Append the side rows of new ids (missing values where ``new`` lacks them)."""
-    index = pd.Index(ids, dtype=object, name=frame.index.name)
-    if new is None or not len(frame.columns):
-        rows = pd.DataFrame(index=index, columns=frame.columns)
-    else:
-        rows = new.reindex(index)[frame.columns]
-    if not len(frame.columns):
-        return pd.DataFrame(index=frame.index.append(index))
-    return pd.concat([frame, rows])
+def _side_rows(side: pd.DataFrame | None, columns, ids, name) -> pd.DataFrame:
+    """Side rows of ``ids`` (missing values where ``side`` lacks them)."""
+    index = pd.Index(ids, dtype=object, name=name)
+    if side is None or not columns:
+        return pd.DataFrame(index=index, columns=columns)
+    return side.reindex(index)[columns]
+
+
+def _consolidate(parts: list) -> pd.DataFrame:
+    """Concatenate appended side tables once, when they are read."""
+    if len(parts) > 1:
+        frames = [p for p in parts if len(p)] or parts[:1]
+        parts[:] = [pd.concat(frames) if len(frames) > 1 else frames[0]]
+    return parts[0]

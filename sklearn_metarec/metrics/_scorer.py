@@ -411,6 +411,36 @@ def cold_start_report(
 # --------------------------------------------------------------------------------------
 
 
+def _final_step(estimator):
+    """The recommender itself: the last step of a Pipeline, else the estimator."""
+    steps = getattr(estimator, "steps", None)
+    if steps and not hasattr(estimator, "partial_fit"):
+        return steps[-1][1]
+    return estimator
+
+
+def _adapt(estimator, X, y):
+    """``partial_fit`` the estimator, or a Pipeline's last step on transformed rows.
+
+    scikit-learn's Pipeline has no ``partial_fit``; its earlier steps are fitted
+    transformers, so the support rows pass through them (``transform``) and the
+    final recommender adapts to the result.
+    """
+    if hasattr(estimator, "partial_fit"):
+        estimator.partial_fit(X, y)
+        return
+    final = _final_step(estimator)
+    if final is estimator:
+        raise ValueError(
+            f"{type(estimator).__name__} has no partial_fit: the cold-start scorer "
+            "adapts the estimator to each test user's support rows."
+        )
+    for _, step in estimator.steps[:-1]:
+        if step is not None and step != "passthrough":
+            X = step.transform(X)
+    final.partial_fit(X, y)
+
+
 def _parse_metric(metric, k):
     if callable(metric) and not isinstance(metric, str):
         if metric not in _FUNCTIONS:
@@ -571,7 +601,7 @@ def _evaluate(
         adapted = copy.deepcopy(estimator)
         support_rows = np.flatnonzero(in_support)
         if len(support_rows):
-            adapted.partial_fit(_take(X, support_rows), data.y[support_rows])
+            _adapt(adapted, _take(X, support_rows), data.y[support_rows])
         scores = None
         if any(not spec.catalog for spec in specs):
             scores = np.asarray(adapted.predict(_take(X, query_rows)), dtype=np.float64)
@@ -585,7 +615,9 @@ def _evaluate(
         if catalog_specs:
             n = max(spec.k for spec in catalog_specs)
             raw_users = user_ids[query_users]
-            recommendations = adapted.recommend(list(raw_users), n=n, exclude_seen=True)
+            recommendations = _final_step(adapted).recommend(
+                list(raw_users), n=n, exclude_seen=True
+            )
             if len(recommendations) != n_users:
                 raise ValueError(
                     f"recommend returned {len(recommendations)} lists for {n_users} "

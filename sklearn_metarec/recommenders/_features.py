@@ -34,6 +34,7 @@ _MULTI_MAX_UNIQUE_FRACTION = 0.8
 _FREE_TEXT_UNIQUE_FRACTION = 0.5
 _MAX_TOKENS = 20
 _MAX_NUMERIC_CATEGORIES = 100
+_SMALL = 64
 
 
 @dataclass
@@ -185,6 +186,14 @@ def _numeric(values: pd.Series, column: str) -> np.ndarray:
 
 def _strings(values: pd.Series) -> pd.Series:
     """Values as stripped strings, missing as ''."""
+    if len(values) <= _SMALL:  # partial_fit of a few users: plain Python is faster
+        out = [
+            ""
+            if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+            else (v.strip() if isinstance(v, str) else str(v))
+            for v in values.tolist()
+        ]
+        return pd.Series(out, index=values.index, dtype=object)
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = pd.Series(values.cat.categories.astype(str).str.strip())
         codes = values.cat.codes.to_numpy()

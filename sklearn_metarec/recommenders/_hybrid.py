@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from numbers import Real
 
-import numpy as np
-import torch
-
-from ..base import EncodedBatch
 from ..utils._sklearn import Interval
 from ._llm_content import _TEXT_CONSTRAINTS, _TextMixin
 from ._meta_base import MetaRecommenderMixin
@@ -46,9 +42,9 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         :class:`~sklearn_metarec.text.TransformerTextEncoder`.
     item_dropout : float, default=0.2
         Share of training rows whose item is treated as cold, in [0, 1).
-    warmup_reg : float, default=5.0
+    warmup_reg : float or None, default=5.0
         Ridge shrinkage of the warm-up of new items towards their content
-        representation, in pseudo-ratings; > 0.
+        representation, in pseudo-ratings; > 0. None: no warm-up.
     **meta parameters
         ``algorithm`` ... ``random_state``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
@@ -71,7 +67,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
     >>> model = HybridMetaRecommender(
     ...     text_columns=["title", "genres"], encoder=TfidfSVDEncoder(8),
     ...     max_epochs=2, random_state=0).fit(X, y)
-    >>> new_item = X.head(2).assign(item_id="brand-new", title="A new film")
+    >>> new_item = X.head(2).assign(item_id="new", title="A new film", genres="Drama")
     >>> model.partial_fit(new_item, [5.0, 4.0]).predict(new_item).shape
     (2,)
     """
@@ -79,7 +75,6 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
     _parameter_constraints: dict = {
         **_TEXT_CONSTRAINTS,
         "item_dropout": [Interval(Real, 0, 1, closed="left")],
-        "warmup_reg": [Interval(Real, 0, None, closed="neither")],
     }
     _gate = True
 
@@ -89,11 +84,10 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         text_columns=("title", "genres"),
         encoder=None,
         item_dropout=0.2,
-        warmup_reg=5.0,
         algorithm="maml",
         n_inner_steps=5,
         inner_lr=0.005,
-        inner_solver="ridge",
+        inner_solver="auto",
         prior_precision=5.0,
         learn_inner_lr=True,
         adapt="user",
@@ -115,11 +109,11 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         callbacks=None,
         verbose=0,
         random_state=None,
+        warmup_reg=5.0,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
         self.item_dropout = item_dropout
-        self.warmup_reg = warmup_reg
         self.algorithm = algorithm
         self.n_inner_steps = n_inner_steps
         self.inner_lr = inner_lr
@@ -145,71 +139,4 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
-
-    def _fit(self, batch: EncodedBatch) -> None:
-        self._n_fitted_items = len(self.item_index_)
-        # Warm-up statistics of items added by partial_fit: item -> (A, b).
-        self._warmup: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-        self._item_offset = torch.zeros(0, self.embedding_dim + 1)
-        super()._fit(batch)
-
-    def _partial_fit(self, batch: EncodedBatch) -> None:
-        super()._partial_fit(batch)
-        late = batch.item_pos >= self._n_fitted_items
-        if not late.any():
-            return
-        self._warm_items(batch, late)
-        # New users met the new items cold; adapt them again against warmed items.
-        users, adapted = self._adapt_new(batch, batch.new_users)
-        self._write_states(self.user_state_, users, adapted)
-
-    @torch.no_grad()
-    def _warm_items(self, batch: EncodedBatch, late: np.ndarray) -> None:
-        """Ridge fold-in of the id-side correction of items added by partial_fit."""
-        n_late = len(self.item_index_) - self._n_fitted_items
-        d = self._item_offset.shape[1] - 1
-        if len(self._item_offset) < n_late:
-            pad = torch.zeros(n_late - len(self._item_offset), d + 1)
-            self._item_offset = torch.cat([self._item_offset, pad])
-        rows = np.flatnonzero(late)
-        content_vec, content_bias = self._model.item_representations()
-        sub = EncodedBatch(
-            data=batch.data,
-            user_pos=batch.user_pos[rows],
-            item_pos=batch.item_pos[rows],
-            new_users=batch.new_users,
-            new_items=batch.new_items,
-        )
-        user_vec, user_bias = self._row_users(sub)
-        items = torch.as_tensor(sub.item_pos)
-        model = self._model
-        base = (
-            model.global_bias
-            + user_bias
-            + content_bias[items]
-            + model.head(user_vec, content_vec[items])
-        )
-        residual = torch.as_tensor(batch.y[rows], dtype=base.dtype) - base
-        design = torch.cat([user_vec, torch.ones(len(rows), 1)], dim=1)
-        for item in np.unique(sub.item_pos):
-            mine = torch.as_tensor(sub.item_pos == item)
-            a = design[mine].T @ design[mine]
-            b = design[mine].T @ residual[mine]
-            if int(item) in self._warmup:
-                a_old, b_old = self._warmup[int(item)]
-                a, b = a + a_old, b + b_old
-            self._warmup[int(item)] = (a, b)
-            solution = torch.linalg.solve(a + self.warmup_reg * torch.eye(d + 1), b)
-            self._item_offset[int(item) - self._n_fitted_items] = solution
-        self._refresh_items()
-
-    def _item_representations(self):
-        vec, bias = self._model.item_representations()
-        if len(self._item_offset):
-            start = self._n_fitted_items
-            stop = start + len(self._item_offset)
-            vec = vec.clone()
-            bias = bias.clone()
-            vec[start:stop] += self._item_offset[:, :-1]
-            bias[start:stop] += self._item_offset[:, -1]
-        return vec, bias
+        self.warmup_reg = warmup_reg

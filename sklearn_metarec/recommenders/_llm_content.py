@@ -213,7 +213,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         algorithm="maml",
         n_inner_steps=5,
         inner_lr=0.005,
-        inner_solver="ridge",
+        inner_solver="auto",
         prior_precision=5.0,
         learn_inner_lr=True,
         adapt="user",
@@ -235,6 +235,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         callbacks=None,
         verbose=0,
         random_state=None,
+        warmup_reg=5.0,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -263,3 +264,4 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
+        self.warmup_reg = warmup_reg

@@ -71,6 +71,11 @@ class MetaRecommenderMixin(BaseRecommender):
 
         n_users, n_items = len(self.user_index_), len(self.item_index_)
         counts = np.bincount(batch.item_pos, minlength=n_items)
+        self._n_fitted_items = n_items
+        # Warm-up of items added by partial_fit: item -> (A, b) ridge statistics,
+        # and the fitted (vector, bias) correction of each such item.
+        self._warmup: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._item_offset = torch.zeros(0, self.embedding_dim + 1)
         model = MetaRecNet(
             n_items,
             embedding_dim=self.embedding_dim,
@@ -102,7 +107,7 @@ class MetaRecommenderMixin(BaseRecommender):
             learn_inner_lr=self.learn_inner_lr,
             loss_fn="mse" if self.objective == "rating" else "bce",
             inner_reduction="sum",
-            inner_solver=self.inner_solver,
+            inner_solver=self._inner_solver(),
             prior_precision=self.prior_precision,
         )
         task_x = {"user_features": user_codes} if user_codes.shape[1] else None
@@ -128,6 +133,20 @@ class MetaRecommenderMixin(BaseRecommender):
         self._item_cache = None
         self._refresh_items()
         self.user_state_ = self._adapt_all(batch)
+
+    def _inner_solver(self) -> str:
+        ridge_ok = (
+            self.objective == "rating" and self.adapt == "user" and not self.hidden_dims
+        )
+        if self.inner_solver == "auto":
+            return "ridge" if ridge_ok else "gradient"
+        if self.inner_solver == "ridge" and not ridge_ok:
+            raise ValueError(
+                "inner_solver='ridge' needs objective='rating', adapt='user' and no "
+                "hidden_dims (the user's scores must be linear in the adapted "
+                "parameters); use inner_solver='gradient' or 'auto'."
+            )
+        return self.inner_solver
 
     def _make_net(self, learner, sampler, seed) -> EpisodeNet:
         from skorch.callbacks import EarlyStopping, ProgressBar
@@ -252,13 +271,14 @@ class MetaRecommenderMixin(BaseRecommender):
         if len(batch.new_items):
             self._add_items(batch)
         if len(batch.new_users):
-            self._add_users(batch.new_users)
+            self._add_users(batch)
         in_batch = np.unique(batch.user_pos)
         new = np.isin(in_batch, batch.new_users)
         users, adapted = self._adapt_new(batch, in_batch[new])
         self._write_states(self.user_state_, users, adapted)
         for user in in_batch[~new]:
             self._continue_user(batch, int(user))
+        self._warm_up(batch)
 
     def _continue_user(self, batch: EncodedBatch, user: int) -> None:
         rows = batch.user_pos == user
@@ -273,9 +293,9 @@ class MetaRecommenderMixin(BaseRecommender):
         for name, value in adapted.items():
             self.user_state_[name][user] = value
 
-    def _add_users(self, new_users: np.ndarray) -> None:
-        side = self.user_features_.iloc[new_users]
-        codes = self._user_encoder.transform(side).categorical
+    def _add_users(self, batch: EncodedBatch) -> None:
+        new_users = batch.new_users
+        codes = self._user_encoder.transform(batch.new_user_side).categorical
         self._user_codes = torch.cat(
             [self._user_codes, torch.as_tensor(codes, dtype=torch.long)]
         )
@@ -284,7 +304,7 @@ class MetaRecommenderMixin(BaseRecommender):
             self.user_state_[name] = torch.cat([self.user_state_[name], prior[name]])
 
     def _add_items(self, batch: EncodedBatch) -> None:
-        side = self.item_features_.iloc[batch.new_items]
+        side = batch.new_item_side
         encoded = self._item_encoder.transform(side)
         self._model.extend_items(
             len(batch.new_items),
@@ -299,6 +319,69 @@ class MetaRecommenderMixin(BaseRecommender):
     def _new_item_counts(self, batch: EncodedBatch):
         """Evidence of items added by ``partial_fit``: none (served from content)."""
         return None
+
+    def _warm_up(self, batch: EncodedBatch) -> None:
+        """Warm up items added by partial_fit from this batch's ratings of them."""
+        late = batch.item_pos >= self._n_fitted_items
+        if self.warmup_reg is None or not late.any():
+            return
+        self._warm_items(batch, late)
+        # New users met the new items cold; adapt them again against warmed items.
+        users, adapted = self._adapt_new(batch, batch.new_users)
+        self._write_states(self.user_state_, users, adapted)
+
+    @torch.no_grad()
+    def _warm_items(self, batch: EncodedBatch, late: np.ndarray) -> None:
+        """Ridge fold-in of the id-side correction of items added by partial_fit."""
+        n_late = len(self.item_index_) - self._n_fitted_items
+        d = self._item_offset.shape[1] - 1
+        if len(self._item_offset) < n_late:
+            pad = torch.zeros(n_late - len(self._item_offset), d + 1)
+            self._item_offset = torch.cat([self._item_offset, pad])
+        rows = np.flatnonzero(late)
+        content_vec, content_bias = self._model.item_representations()
+        sub = EncodedBatch(
+            data=batch.data,
+            user_pos=batch.user_pos[rows],
+            item_pos=batch.item_pos[rows],
+            new_users=batch.new_users,
+            new_items=batch.new_items,
+        )
+        user_vec, user_bias = self._row_users(sub)
+        items = torch.as_tensor(sub.item_pos)
+        model = self._model
+        base = (
+            model.global_bias
+            + user_bias
+            + content_bias[items]
+            + model.head(user_vec, content_vec[items])
+        )
+        residual = torch.as_tensor(batch.y[rows], dtype=base.dtype) - base
+        design = torch.cat([user_vec, torch.ones(len(rows), 1)], dim=1)
+        for item in np.unique(sub.item_pos):
+            mine = torch.as_tensor(sub.item_pos == item)
+            a = design[mine].T @ design[mine]
+            b = design[mine].T @ residual[mine]
+            if int(item) in self._warmup:
+                a_old, b_old = self._warmup[int(item)]
+                a, b = a + a_old, b + b_old
+            self._warmup[int(item)] = (a, b)
+            solution = torch.linalg.solve(a + self.warmup_reg * torch.eye(d + 1), b)
+            self._item_offset[int(item) - self._n_fitted_items] = solution
+        self._refresh_items()
+
+    def _item_representations(self):
+        """Vectors and biases of every catalogue item, (n_items, d) and (n_items,),
+        with the warm-up corrections of items added by partial_fit."""
+        vec, bias = self._model.item_representations()
+        if len(self._item_offset):
+            start = self._n_fitted_items
+            stop = start + len(self._item_offset)
+            vec = vec.clone()
+            bias = bias.clone()
+            vec[start:stop] += self._item_offset[:, :-1]
+            bias[start:stop] += self._item_offset[:, -1]
+        return vec, bias
 
     # ------------------------------------------------------------ predict
     @torch.no_grad()
@@ -329,7 +412,9 @@ class MetaRecommenderMixin(BaseRecommender):
             return None
         codes = self._user_codes[safe].clone()
         if (~known).any():
-            side = batch.data.side.loc[(~known).numpy(), self.user_features_.columns]
+            side = batch.data.side.loc[
+                (~known).numpy(), self._user_side_parts[0].columns
+            ]
             codes[~known] = torch.as_tensor(
                 self._user_encoder.transform(side).categorical, dtype=torch.long
             )
@@ -356,13 +441,10 @@ class MetaRecommenderMixin(BaseRecommender):
         """Recompute the catalogue's item representations (after fit / new items)."""
         self._item_cache = self._item_representations()
 
-    def _item_representations(self):
-        """Vectors and biases of every catalogue item, (n_items, d) and (n_items,)."""
-        return self._model.item_representations()
 
     def _content_items(self, rows_side):
         """Representations of items never seen, from their side columns."""
-        side = rows_side[self.item_features_.columns]
+        side = rows_side[self._item_side_parts[0].columns]
         encoded = self._item_encoder.transform(side)
         text = self._item_text(side, fit=False)
         model = self._model

@@ -14,7 +14,7 @@ _SHARED_CONSTRAINTS: dict = {
     "algorithm": [StrOptions({"maml", "fomaml", "reptile"})],
     "n_inner_steps": [Interval(Integral, 0, None, closed="left")],
     "inner_lr": [Interval(Real, 0, None, closed="left")],
-    "inner_solver": [StrOptions({"gradient", "ridge"})],
+    "inner_solver": [StrOptions({"auto", "gradient", "ridge"})],
     "prior_precision": [Interval(Real, 0, None, closed="neither")],
     "learn_inner_lr": ["boolean"],
     "adapt": [StrOptions({"user", "user+head"})],
@@ -36,6 +36,7 @@ _SHARED_CONSTRAINTS: dict = {
     "callbacks": [list, None],
     "verbose": ["verbose"],
     "random_state": ["random_state"],
+    "warmup_reg": [Interval(Real, 0, None, closed="neither"), None],
 }
 
 
@@ -67,15 +68,16 @@ class MetaCFRecommender(MetaRecommenderMixin):
     inner_lr : float, default=0.005
         Inner step size, >= 0 (the initial one when ``learn_inner_lr``). The inner
         loss sums over a user's ratings, so users with few ratings move less.
-    inner_solver : {"ridge", "gradient"}, default="ridge"
-        ``"ridge"`` solves the inner problem in closed form: the exact minimiser of
-        the user's squared error plus ``prior_precision`` times the distance to the
-        meta-learned prior (a ridge fold-in around a learned prior, differentiated
-        through by the outer loop); stable for any number of ratings. It needs
-        ``adapt="user"`` and no MLP head, and ``n_inner_steps`` / ``inner_lr`` are
-        then unused. ``"gradient"`` runs ``n_inner_steps`` gradient steps (the
-        classic MAML inner loop); with a summed loss a large ``inner_lr`` can
-        diverge for users with many ratings or large item vectors.
+    inner_solver : {"auto", "ridge", "gradient"}, default="auto"
+        ``"auto"`` is ``"ridge"`` when it is exact (``objective="rating"``,
+        ``adapt="user"``, no MLP head), else ``"gradient"``. ``"ridge"`` solves the
+        inner problem in closed form: the exact minimiser of the user's squared
+        error plus ``prior_precision`` times the distance to the meta-learned prior
+        (a ridge fold-in around a learned prior, differentiated through by the
+        outer loop); stable for any number of ratings; ``n_inner_steps`` and
+        ``inner_lr`` are then unused. ``"gradient"`` runs ``n_inner_steps`` gradient
+        steps (the classic MAML inner loop); with a summed loss a large
+        ``inner_lr`` can diverge for users with many ratings or large item vectors.
     prior_precision : float, default=5.0
         Strength of the prior of the ridge solver, > 0.
     learn_inner_lr : bool, default=True
@@ -119,6 +121,14 @@ class MetaCFRecommender(MetaRecommenderMixin):
         Extra callbacks for the training shell.
     verbose : int, default=0
         0 prints nothing; 1 prints a progress bar and a table per epoch.
+    warmup_reg : float or None, default=5.0
+        Items added by ``partial_fit`` warm up from the ratings a batch gives them:
+        a ridge fold-in (over the adapted states of the users who rated them) learns
+        a correction of each new item's vector and bias around its content
+        representation, shrunk by ``warmup_reg`` pseudo-ratings (> 0); new users of
+        the batch are then re-adapted against the warmed items. Later batches keep
+        warming the item. None serves new items from their content alone
+        (zero-shot).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, episode sampling and shuffling (never the global
         random state).
@@ -154,7 +164,7 @@ class MetaCFRecommender(MetaRecommenderMixin):
         algorithm="maml",
         n_inner_steps=5,
         inner_lr=0.005,
-        inner_solver="ridge",
+        inner_solver="auto",
         prior_precision=5.0,
         learn_inner_lr=True,
         adapt="user",
@@ -176,6 +186,7 @@ class MetaCFRecommender(MetaRecommenderMixin):
         callbacks=None,
         verbose=0,
         random_state=None,
+        warmup_reg=5.0,
     ):
         self.algorithm = algorithm
         self.n_inner_steps = n_inner_steps
@@ -202,3 +213,4 @@ class MetaCFRecommender(MetaRecommenderMixin):
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
+        self.warmup_reg = warmup_reg

@@ -460,6 +460,16 @@ def split_side_information(
             f"Columns {sorted(both)} are named both item and user columns."
         )
 
+    unassigned = [
+        c
+        for c in side.columns
+        if c not in item_columns + user_columns and c not in skip
+    ]
+    if not unassigned and len(side) <= _SMALL_BATCH:
+        return (
+            _dedupe_small(side, data.items, item_columns, "item"),
+            _dedupe_small(side, data.users, user_columns, "user"),
+        )
     item_codes, item_first = _group_codes(data.items)
     user_codes, user_first = _group_codes(data.users)
     for column in side.columns:
@@ -489,6 +499,38 @@ def split_side_information(
     user_side = side[user_order].iloc[user_first]
     user_side.index = pd.Index(data.users[user_first], dtype=object, name="user_id")
     return item_side, user_side
+
+
+_SMALL_BATCH = 256
+
+
+def _dedupe_small(side: pd.DataFrame, ids: np.ndarray, columns, kind) -> pd.DataFrame:
+    """:func:`split_side_information` for a few rows (``partial_fit`` of a user):
+    the same checks in plain Python, which beats pandas' per-call overhead here."""
+    values = {c: side[c].tolist() for c in columns}
+    first: dict = {}
+    for row, id_ in enumerate(ids.tolist()):
+        origin = first.setdefault(id_, row)
+        if origin == row:
+            continue
+        for column in columns:
+            a, b = values[column][origin], values[column][row]
+            if not (a == b or (_is_missing(a) and _is_missing(b))):
+                raise ValueError(
+                    f"{kind.capitalize()} {id_!r} has two different values in side "
+                    f"column {column!r}: {a!r} and {b!r}. Side information must take "
+                    f"one value per {kind}."
+                )
+    rows = list(first.values())
+    frame = side.iloc[rows][list(columns)]
+    frame.index = pd.Index(ids[rows], dtype=object, name=f"{kind}_id")
+    return frame
+
+
+def _is_missing(value) -> bool:
+    return (
+        value is None or value is pd.NA or (isinstance(value, float) and value != value)
+    )
 
 
 def _group_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
