@@ -77,13 +77,27 @@ else:
         random_state=random_state
     )
 
+# The text estimators read title, genres, director, actors and plot (ML-1M with
+# MeLU's extra text; on latest-small only the columns that exist are used). Their
+# embeddings are cached on disk (git-ignored), so only the first run encodes.
+TEXT_COLUMNS = ["title", "genres", "director", "actors", "plot"]
+_text_columns = list(TEXT_COLUMNS)  # narrowed in main() to the columns X has
+TEXT_CACHE = Path(__file__).resolve().parent / ".text_cache"
+
+
+def _encoder():
+    from sklearn_metarec.text import TransformerTextEncoder
+
+    return TransformerTextEncoder(cache_dir=str(TEXT_CACHE))
+
+
 try:
     from sklearn_metarec import LLMContentRecommender
 except ImportError as exc:
     PENDING["llm"] = str(exc)
 else:
     ESTIMATORS["llm"] = lambda random_state: LLMContentRecommender(
-        text_columns=["title", "genres"], random_state=random_state
+        text_columns=_text_columns, encoder=_encoder(), random_state=random_state
     )
 
 try:
@@ -92,7 +106,7 @@ except ImportError as exc:
     PENDING["hybrid"] = str(exc)
 else:
     ESTIMATORS["hybrid"] = lambda random_state: HybridMetaRecommender(
-        text_columns=["title", "genres"], random_state=random_state
+        text_columns=_text_columns, encoder=_encoder(), random_state=random_state
     )
 
 
@@ -219,6 +233,7 @@ def main(argv=None) -> int:
     total = time.perf_counter()
     data_home = args.data_home or default_data_home()
     X, y, dataset = load(args.quick, data_home)
+    _text_columns[:] = [c for c in [*TEXT_COLUMNS, "tags"] if c in X.columns]
     split = MeLUSplit(random_state=args.random_state)
     scenarios = split.split_scenarios(X, y)
     print(

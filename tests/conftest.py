@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -15,6 +16,20 @@ def shared_data_home() -> Path | None:
     env = os.environ.get("SKLEARN_METAREC_SHARED_DATA")
     path = Path(env) if env else REPO.parent / "shared" / "data"
     return path if (path / "ml-1m" / "ratings.dat").exists() else None
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Run each test on one torch intra-op thread, restoring the setting afterwards.
+
+    pytest-xdist runs one process per core; the meta-learning code runs many small
+    tensor operations, which oversubscribed threads slow down many times over. This
+    is a speed setting, not a random state: results do not depend on it.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

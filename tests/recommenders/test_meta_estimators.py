@@ -1,0 +1,185 @@
+"""Estimator-level behaviour of the three meta-learning recommenders."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sklearn_metarec import (
+    HybridMetaRecommender,
+    LLMContentRecommender,
+    MetaCFRecommender,
+)
+from sklearn_metarec.metrics import make_cold_start_scorer
+from sklearn_metarec.model_selection import ColdStartSplit
+from sklearn_metarec.text import TfidfSVDEncoder
+
+from ..conftest import synthetic_log
+
+FAST = {"max_epochs": 2, "embedding_dim": 4, "random_state": 0}
+
+
+def _text(**kw):
+    return {"encoder": TfidfSVDEncoder(n_components=8, random_state=0), **FAST, **kw}
+
+
+@pytest.mark.parametrize("algorithm", ["maml", "fomaml", "reptile"])
+@pytest.mark.parametrize("solver", ["ridge", "gradient"])
+def test_every_algorithm_and_solver_trains(algorithm, solver, ratings_log):
+    X, y = ratings_log
+    model = MetaCFRecommender(algorithm=algorithm, inner_solver=solver, **FAST)
+    scores = model.fit(X, y).predict(X)
+    assert np.all(np.isfinite(scores))
+    assert len(model.history_) == FAST["max_epochs"]
+
+
+def test_meta_training_lowers_the_episode_loss():
+    X, y = synthetic_log(n_users=120, n_items=40, density=0.5, seed=2)
+    model = MetaCFRecommender(max_epochs=15, embedding_dim=4, random_state=0)
+    losses = model.fit(X, y).history_[:, "train_loss"]
+    assert losses[-1] < losses[0]
+
+
+def test_maml_head_adaptation_and_implicit_objective(ratings_log):
+    X, y = ratings_log
+    head = MetaCFRecommender(
+        adapt="user+head", inner_solver="gradient", hidden_dims=(8,), **FAST
+    )
+    assert np.all(np.isfinite(head.fit(X, y).predict(X.head(20))))
+    assert len(head.recommend(["someone new"], n=4)[0]) == 4
+    with pytest.raises(ValueError, match="inner_solver='ridge' needs"):
+        MetaCFRecommender(objective="implicit", inner_solver="ridge", **FAST).fit(X, y)
+    implicit = MetaCFRecommender(objective="implicit", **FAST)
+    logits = implicit.fit(X, (y >= 4).astype(float)).predict(X.head(20))
+    assert np.all(np.isfinite(logits))
+
+
+def test_early_stopping_and_verbose_output(ratings_log, capsys):
+    X, y = ratings_log
+    MetaCFRecommender(**FAST).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    model = MetaCFRecommender(early_stopping=True, verbose=1, **FAST).fit(X, y)
+    captured = capsys.readouterr()
+    assert "valid_loss" in captured.out
+    assert "valid_loss" in model.history_[-1]
+
+
+def test_grid_search_in_a_pipeline_with_the_cold_start_scorer(ratings_log):
+    X, y = ratings_log
+    pipe = Pipeline(
+        [
+            ("select", FunctionTransformer(lambda frame: frame)),
+            ("rec", MetaCFRecommender(**FAST)),
+        ]
+    )
+    search = GridSearchCV(
+        pipe,
+        {"rec__inner_lr": [0.001, 0.01], "rec__n_inner_steps": [1, 3]},
+        cv=ColdStartSplit(kind="user", n_splits=2, random_state=0),
+        scoring=make_cold_start_scorer("mae", n_support=5),
+    )
+    search.fit(X, y)
+    assert set(search.cv_results_["param_rec__n_inner_steps"]) == {1, 3}
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_grid_search_over_text_estimator_parameters(ratings_log):
+    X, y = ratings_log
+    search = GridSearchCV(
+        HybridMetaRecommender(**_text()),
+        {"embedding_dim": [2, 4], "encoder__n_components": [4, 8]},
+        cv=ColdStartSplit(kind="user", n_splits=2, random_state=0),
+        scoring=make_cold_start_scorer("ndcg", k=3, n_support=5),
+    )
+    search.fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_unknown_items_are_served_from_their_side_features(ratings_log):
+    X, y = ratings_log
+    model = MetaCFRecommender(**FAST).fit(X, y)
+    row = X.head(1)
+    known = model.predict(row)
+    cold = model.predict(row.assign(item_id=-123))
+    assert np.isfinite(cold).all() and known[0] != cold[0]
+    # The same unseen item with different side features scores differently.
+    other = model.predict(row.assign(item_id=-123, genres="Horror"))
+    assert other[0] != cold[0]
+
+
+def test_partial_fit_before_fit_and_clone_are_safe(ratings_log):
+    X, y = ratings_log
+    model = LLMContentRecommender(**_text())
+    fresh = clone(model)
+    assert not hasattr(fresh, "net_")
+    model.partial_fit(X, y)
+    assert hasattr(model, "encoder_") and not hasattr(fresh, "encoder_")
+
+
+def test_recommend_from_text_prefers_matching_items(ratings_log):
+    X, y = ratings_log
+    model = LLMContentRecommender(**_text()).fit(X, y)
+    title = X["title"].iloc[0]
+    top = model.recommend_from_text(title, n=3, popularity_weight=0.0)
+    assert X.loc[X["title"] == title, "item_id"].iloc[0] == top[0]
+    with pytest.raises(ValueError, match="query must be a string"):
+        model.recommend_from_text(["list"])
+
+
+def test_explain_lists_the_users_closest_rated_items(ratings_log):
+    X, y = ratings_log
+    model = LLMContentRecommender(**_text()).fit(X, y)
+    user = X["user_id"].iloc[0]
+    items = model.recommend([user], n=2)[0]
+    table = model.explain(user, items, n_evidence=2)
+    assert list(table.columns) == ["item_id", "rated_item_id", "similarity", "rating"]
+    assert len(table) == 4
+    rated = set(X.loc[X["user_id"] == user, "item_id"])
+    assert set(table["rated_item_id"]) <= rated
+    first = table[table["item_id"] == items[0]]["similarity"].to_numpy()
+    assert first[0] >= first[1]
+    with pytest.raises(ValueError, match="Unknown user"):
+        model.explain("nobody", items)
+
+
+def test_hybrid_warms_up_a_new_item_from_a_batch_of_ratings(ratings_log):
+    X, y = ratings_log
+    model = HybridMetaRecommender(**_text()).fit(X, y)
+    users = X["user_id"].unique()[:8]
+    new_rows = pd.DataFrame(
+        {
+            "user_id": users,
+            "item_id": "new-film",
+            "title": "A new film",
+            "genres": "Drama",
+        }
+    )
+    probe = pd.DataFrame(
+        {
+            "user_id": [users[0]],
+            "item_id": ["new-film"],
+            "title": "A new film",
+            "genres": "Drama",
+        }
+    )
+    before = model.predict(probe)[0]
+    model.partial_fit(new_rows, np.full(len(users), 5.0))
+    after = model.predict(probe)[0]
+    assert after > before, "five-star ratings must warm the new item up"
+    # A second batch keeps warming it up.
+    model.partial_fit(
+        new_rows.assign(user_id=[f"x{k}" for k in range(8)]), np.full(8, 5.0)
+    )
+    assert model.predict(probe)[0] > after
+
+
+def test_text_columns_must_be_text(ratings_log):
+    X, y = ratings_log
+    with pytest.raises(ValueError, match="Text column 'title' is not text"):
+        LLMContentRecommender(**_text()).fit(X.assign(title=1.5), y)
+    with pytest.raises(ValueError, match="Text column 'plot' is missing"):
+        LLMContentRecommender(text_columns=["plot"], **_text()).fit(X, y)
