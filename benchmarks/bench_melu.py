@@ -100,6 +100,20 @@ else:
         text_columns=_text_columns, encoder=_encoder(), random_state=random_state
     )
 
+    # The genre-only content baseline of the LLM issue: the same estimator reading
+    # nothing but the genres (TF-IDF), no other side features.
+    def _genre_only(random_state):
+        from sklearn_metarec.text import TfidfSVDEncoder
+
+        return LLMContentRecommender(
+            text_columns=["genres"],
+            encoder=TfidfSVDEncoder(n_components=16),
+            item_features=None,
+            random_state=random_state,
+        )
+
+    ESTIMATORS["genre_only"] = _genre_only
+
 try:
     from sklearn_metarec import HybridMetaRecommender
 except ImportError as exc:

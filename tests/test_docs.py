@@ -138,3 +138,33 @@ def test_gallery_layout():
             source = script.read_text(encoding="utf-8")
             compile(source, str(script), "exec")
             assert source.lstrip().startswith('"""'), f"{script} needs a docstring"
+
+
+@pytest.mark.slow
+def test_docs_build_with_warnings_as_errors(tmp_path):
+    """The Sphinx build (gallery included) passes with -W; CI runs it."""
+    pytest.importorskip("sphinx")
+    pytest.importorskip("sphinx_gallery")
+    pytest.importorskip("numpydoc")
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "-q",
+            "-b",
+            "html",
+            "docs",
+            str(tmp_path / "html"),
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
