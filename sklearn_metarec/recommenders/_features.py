@@ -142,6 +142,10 @@ class SideFeatureEncoder:
         categorical = np.full((n, len(self.categorical_)), -1, dtype=np.int64)
         for k, column in enumerate(self.categorical_):
             strings = _strings(side[column])
+            if n <= _SMALL:  # a few new users or items: dict lookups beat pandas
+                lookup = self._lookup(column)
+                categorical[:, k] = [lookup.get(v, -1) for v in strings.tolist()]
+                continue
             codes = self.vocabularies_[column].get_indexer(strings)
             categorical[:, k] = np.where(strings == "", -1, codes)
         multi = [
@@ -155,6 +159,14 @@ class SideFeatureEncoder:
                 scaled = (arr - self.means_[k]) / self.scales_[k]
                 numeric[:, k] = np.where(np.isfinite(scaled), scaled, 0.0)
         return EncodedSide(categorical=categorical, multi_valued=multi, numeric=numeric)
+
+    def _lookup(self, column) -> dict:
+        """Category -> code as a dict (built once per column)."""
+        cache = self.__dict__.setdefault("_lookups", {})
+        if column not in cache:
+            vocabulary = self.vocabularies_[column]
+            cache[column] = {v: i for i, v in enumerate(vocabulary.tolist())}
+        return cache[column]
 
     def _tokens(self, values: pd.Series, vocabulary: pd.Index) -> np.ndarray:
         strings = _strings(values)

@@ -466,9 +466,10 @@ def split_side_information(
         if c not in item_columns + user_columns and c not in skip
     ]
     if not unassigned and len(side) <= _SMALL_BATCH:
+        values = side.to_numpy(dtype=object)
         return (
-            _dedupe_small(side, data.items, item_columns, "item"),
-            _dedupe_small(side, data.users, user_columns, "user"),
+            _dedupe_small(side, values, data.items, item_columns, "item"),
+            _dedupe_small(side, values, data.users, user_columns, "user"),
         )
     item_codes, item_first = _group_codes(data.items)
     user_codes, user_first = _group_codes(data.users)
@@ -504,17 +505,18 @@ def split_side_information(
 _SMALL_BATCH = 256
 
 
-def _dedupe_small(side: pd.DataFrame, ids: np.ndarray, columns, kind) -> pd.DataFrame:
+def _dedupe_small(side, values, ids, columns, kind) -> pd.DataFrame:
     """:func:`split_side_information` for a few rows (``partial_fit`` of a user):
-    the same checks in plain Python, which beats pandas' per-call overhead here."""
-    values = {c: side[c].tolist() for c in columns}
+    the same checks in plain Python, which beats pandas' per-call overhead here.
+    ``values`` is ``side`` as an object array."""
+    positions = [side.columns.get_loc(c) for c in columns]
     first: dict = {}
     for row, id_ in enumerate(ids.tolist()):
         origin = first.setdefault(id_, row)
         if origin == row:
             continue
-        for column in columns:
-            a, b = values[column][origin], values[column][row]
+        for column, k in zip(columns, positions):
+            a, b = values[origin, k], values[row, k]
             if not (a == b or (_is_missing(a) and _is_missing(b))):
                 raise ValueError(
                     f"{kind.capitalize()} {id_!r} has two different values in side "
@@ -522,7 +524,7 @@ def _dedupe_small(side: pd.DataFrame, ids: np.ndarray, columns, kind) -> pd.Data
                     f"one value per {kind}."
                 )
     rows = list(first.values())
-    frame = side.iloc[rows][list(columns)]
+    frame = side.iloc[rows, positions]
     frame.index = pd.Index(ids[rows], dtype=object, name=f"{kind}_id")
     return frame
 
