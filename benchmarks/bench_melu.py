@@ -159,6 +159,14 @@ set on that copy (users neither fitted nor adapted are served as cold users). \
 (fit, four scenarios, timing; sampled every 5 ms and read from the kernel's \
 high-water mark), *RSS before* the process's RSS when it started (data and \
 earlier estimators included).
+- **Text estimators** (`llm`, `hybrid`, `genre_only`): `llm` and `hybrid` read \
+title, genres, director, actors and plot with all-MiniLM-L6-v2 (`genre_only`: the \
+genres alone, TF-IDF). Embeddings come from the encoder's disk cache \
+(`benchmarks/.text_cache`, git-ignored) when an earlier run filled it; *fit s* then \
+excludes encoding, whose first run over the 3,883 ML-1M texts is measured in the \
+"Text encoding" section (about 205 s on this machine kind). The item warm-up \
+(`warmup_reg`) of the meta estimators is on; `warmup_reg=None` is zero-shot.
+- **Threads**: the process runs torch on one intra-op thread (`--torch-threads 1`).
 """
 
 
