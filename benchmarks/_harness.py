@@ -36,6 +36,7 @@ Protocol, per estimator (:func:`run_estimator`):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import os
@@ -143,13 +144,26 @@ class PeakRSS:
         self._hwm_reset = _reset_hwm()
         self.start_mib = self.peak_mib = rss_mib()
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
+            if not self._paused.is_set():
+                self.peak_mib = max(self.peak_mib, rss_mib())
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Stop sampling inside the block (latency timings: the sampler thread
+        would compete for the GIL). The kernel's high-water mark still sees it."""
+        self._paused.set()
+        try:
+            yield
+        finally:
             self.peak_mib = max(self.peak_mib, rss_mib())
+            self._paused.clear()
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
@@ -405,14 +419,15 @@ def run_estimator(
             )
         timing = {"estimator": name, "fit s": fit_s}
         if adapt_scenario in scenarios:
-            adapted, seconds = time_adaptation(
-                estimator,
-                X,
-                y,
-                scenarios[adapt_scenario],
-                n_users=n_adapt_users,
-                n_ratings=n_adapt_ratings,
-            )
+            with memory.paused():
+                adapted, seconds = time_adaptation(
+                    estimator,
+                    X,
+                    y,
+                    scenarios[adapt_scenario],
+                    n_users=n_adapt_users,
+                    n_ratings=n_adapt_ratings,
+                )
             timing["adapted users"] = len(seconds)
             timing["adapt ratings"] = n_adapt_ratings
             timing["adapt ms median"] = (

@@ -156,9 +156,9 @@ least 10 support rows, on a fresh copy of the fitted model (median and 90th \
 percentile); *recommend all s* is `recommend(n=10)` for every user id of the data \
 set on that copy (users neither fitted nor adapted are served as cold users). \
 *peak RSS* is the maximum resident set size during the estimator's whole run \
-(fit, four scenarios, timing; sampled every 5 ms and read from the kernel's \
-high-water mark), *RSS before* the process's RSS when it started (data and \
-earlier estimators included).
+(fit, four scenarios, timing; sampled every 5 ms, the sampler paused while \
+*adapt ms* is timed, and read from the kernel's high-water mark), *RSS before* \
+the process's RSS when it started (data and earlier estimators included).
 - **Text estimators** (`llm`, `hybrid`, `genre_only`): `llm` and `hybrid` read \
 title, genres, director, actors and plot with all-MiniLM-L6-v2 (`genre_only`: the \
 genres alone, TF-IDF). Embeddings come from the encoder's disk cache \
@@ -167,6 +167,9 @@ excludes encoding, whose first run over the 3,883 ML-1M texts is measured in the
 "Text encoding" section (about 205 s on this machine kind). The item warm-up \
 (`warmup_reg`) of the meta estimators is on; `warmup_reg=None` is zero-shot.
 - **Threads**: the process runs torch on one intra-op thread (`--torch-threads 1`).
+- **Noise**: on this 2-core VM, wall-clock timings of the same command vary by up to \
+2x between runs (the baselines' *adapt ms* moved between 0.8 and 1.6 ms, MetaCF's \
+between 4 and 9 ms); compare estimators as ratios within one table.
 """
 
 
