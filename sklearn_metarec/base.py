@@ -393,6 +393,8 @@ def _side_rows(side: pd.DataFrame | None, columns, ids, name) -> pd.DataFrame:
     index = pd.Index(ids, dtype=object, name=name)
     if side is None or not columns:
         return pd.DataFrame(index=index, columns=columns)
+    if len(side) == len(index) and side.index.equals(index):
+        return side[columns]
     return side.reindex(index)[columns]
 
 

@@ -30,6 +30,7 @@ from ._features import SideFeatureEncoder
 __all__ = ["MetaRecommenderMixin"]
 
 _ADAPT_CHUNK_ROWS = 2**18  # padded cells per adaptation chunk at the end of fit
+_FEW_USERS = 4  # partial_fit adapts up to this many new users one by one
 
 
 class MetaRecommenderMixin(BaseRecommender):
@@ -209,6 +210,8 @@ class MetaRecommenderMixin(BaseRecommender):
 
     def _adapt_new(self, batch: EncodedBatch, users: np.ndarray):
         """Adapt ``users`` (positions) from the prior on their rows of ``batch``."""
+        if 0 < len(users) <= _FEW_USERS:
+            return self._adapt_few(batch, users)
         rows = np.flatnonzero(np.isin(batch.user_pos, users))
         if not len(rows):
             return users[:0], {}
@@ -255,6 +258,27 @@ class MetaRecommenderMixin(BaseRecommender):
                 value[torch.as_tensor(chunk)] = part
             out[name] = value
         return task_users, out
+
+    def _adapt_few(self, batch: EncodedBatch, users: np.ndarray):
+        """:meth:`_adapt_new` for a few users (serving): one task at a time, no
+        padding and no ``vmap``, which is faster for a single new user."""
+        parts: dict = {}
+        done = []
+        for user in users:
+            rows = batch.user_pos == user
+            if not rows.any():
+                continue
+            task_x = self._task_x(np.array([user]))
+            state = self._learner.adapt(
+                {"items": torch.as_tensor(batch.item_pos[rows])},
+                torch.as_tensor(batch.y[rows], dtype=torch.float32),
+                task_x={k: v[0] for k, v in task_x.items()} if task_x else None,
+            )
+            for name, value in state.items():
+                parts.setdefault(name, []).append(value)
+            done.append(user)
+        adapted = {name: torch.stack(values) for name, values in parts.items()}
+        return np.asarray(done, dtype=np.int64), adapted
 
     def _write_states(self, states: dict, users: np.ndarray, adapted: dict) -> None:
         index = torch.as_tensor(users, dtype=torch.long)

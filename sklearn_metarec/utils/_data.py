@@ -524,9 +524,12 @@ def _dedupe_small(side, values, ids, columns, kind) -> pd.DataFrame:
                     f"one value per {kind}."
                 )
     rows = list(first.values())
-    frame = side.iloc[rows, positions]
-    frame.index = pd.Index(ids[rows], dtype=object, name=f"{kind}_id")
-    return frame
+    # Built from the object array: pandas' take on a few rows costs more than this.
+    return pd.DataFrame(
+        values[np.ix_(rows, positions)] if positions else np.empty((len(rows), 0)),
+        index=pd.Index(ids[rows], dtype=object, name=f"{kind}_id"),
+        columns=list(columns),
+    )
 
 
 def _is_missing(value) -> bool:
