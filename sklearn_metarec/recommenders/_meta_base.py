@@ -229,10 +229,9 @@ class MetaRecommenderMixin(BaseRecommender):
                 _ADAPT_CHUNK_ROWS, width
             ):
                 stop += 1
-            chunk = order[start:stop]
+            chunk = np.sort(order[start:stop])
             in_chunk = np.isin(task_index, chunk)
-            local = np.searchsorted(np.sort(chunk), task_index[in_chunk])
-            chunk_sorted = np.sort(chunk)
+            local = np.searchsorted(chunk, task_index[in_chunk])
             x, mask = pad_tasks(
                 local,
                 {
@@ -241,7 +240,7 @@ class MetaRecommenderMixin(BaseRecommender):
                 },
                 n_tasks=len(chunk),
             )
-            task_x = self._task_x(task_users[chunk_sorted])
+            task_x = self._task_x(task_users[chunk])
             state = learner.adapt_batch(
                 {"items": torch.as_tensor(x["items"])},
                 torch.as_tensor(x["y"], dtype=torch.float32),
@@ -249,7 +248,7 @@ class MetaRecommenderMixin(BaseRecommender):
                 task_x,
             )
             for name, value in state.items():
-                adapted.setdefault(name, []).append((chunk_sorted, value))
+                adapted.setdefault(name, []).append((chunk, value))
             start = stop
         out = {}
         for name, parts in adapted.items():
@@ -263,22 +262,28 @@ class MetaRecommenderMixin(BaseRecommender):
         """:meth:`_adapt_new` for a few users (serving): one task at a time, no
         padding and no ``vmap``, which is faster for a single new user."""
         parts: dict = {}
-        done = []
-        for user in users:
-            rows = batch.user_pos == user
-            if not rows.any():
-                continue
-            task_x = self._task_x(np.array([user]))
-            state = self._learner.adapt(
-                {"items": torch.as_tensor(batch.item_pos[rows])},
-                torch.as_tensor(batch.y[rows], dtype=torch.float32),
-                task_x={k: v[0] for k, v in task_x.items()} if task_x else None,
-            )
-            for name, value in state.items():
+        done = [user for user in users if (batch.user_pos == user).any()]
+        for user in done:
+            for name, value in self._adapt_one(batch, user).items():
                 parts.setdefault(name, []).append(value)
-            done.append(user)
         adapted = {name: torch.stack(values) for name, values in parts.items()}
         return np.asarray(done, dtype=np.int64), adapted
+
+    def _adapt_one(self, batch: EncodedBatch, user: int, state=None) -> dict:
+        """Adapt one user on their rows of ``batch``, from ``state`` or the prior."""
+        rows = batch.user_pos == user
+        return self._learner.adapt(
+            {"items": torch.as_tensor(batch.item_pos[rows])},
+            torch.as_tensor(batch.y[rows], dtype=torch.float32),
+            task_x=self._user_task_x(user),
+            state=state,
+        )
+
+    def _user_task_x(self, user: int) -> dict | None:
+        """Per-task inputs of one known user (no task axis)."""
+        if user < 0 or not self._user_codes.shape[1]:
+            return None
+        return {"user_features": self._user_codes[user]}
 
     def _write_states(self, states: dict, users: np.ndarray, adapted: dict) -> None:
         index = torch.as_tensor(users, dtype=torch.long)
@@ -305,17 +310,15 @@ class MetaRecommenderMixin(BaseRecommender):
         self._warm_up(batch)
 
     def _continue_user(self, batch: EncodedBatch, user: int) -> None:
-        rows = batch.user_pos == user
-        state = {name: value[user] for name, value in self.user_state_.items()}
-        task_x = self._task_x(np.array([user]))
-        adapted = self._learner.adapt(
-            {"items": torch.as_tensor(batch.item_pos[rows])},
-            torch.as_tensor(batch.y[rows], dtype=torch.float32),
-            task_x={k: v[0] for k, v in task_x.items()} if task_x else None,
-            state=state,
-        )
+        adapted = self._adapt_one(batch, user, state=self._user_state(user))
         for name, value in adapted.items():
             self.user_state_[name][user] = value
+
+    def _user_state(self, user: int) -> dict:
+        """Adapted parameters of one known user; empty (the prior) for ``-1``."""
+        if user < 0:
+            return {}
+        return {name: value[user] for name, value in self.user_state_.items()}
 
     def _add_users(self, batch: EncodedBatch) -> None:
         new_users = batch.new_users
@@ -338,7 +341,7 @@ class MetaRecommenderMixin(BaseRecommender):
             text=self._item_text(side, fit=False),
             counts=self._new_item_counts(batch),
         )
-        self._refresh_items()
+        self._refresh_items(batch.new_items)
 
     def _new_item_counts(self, batch: EncodedBatch):
         """Evidence of items added by ``partial_fit``: none (served from content)."""
@@ -363,7 +366,10 @@ class MetaRecommenderMixin(BaseRecommender):
             pad = torch.zeros(n_late - len(self._item_offset), d + 1)
             self._item_offset = torch.cat([self._item_offset, pad])
         rows = np.flatnonzero(late)
-        content_vec, content_bias = self._model.item_representations()
+        warmed = np.unique(batch.item_pos[rows])
+        content_vec, content_bias = self._model.item_representations(
+            torch.as_tensor(warmed)
+        )
         sub = EncodedBatch(
             data=batch.data,
             user_pos=batch.user_pos[rows],
@@ -372,7 +378,7 @@ class MetaRecommenderMixin(BaseRecommender):
             new_items=batch.new_items,
         )
         user_vec, user_bias = self._row_users(sub)
-        items = torch.as_tensor(sub.item_pos)
+        items = torch.as_tensor(np.searchsorted(warmed, sub.item_pos))
         model = self._model
         base = (
             model.global_bias
@@ -382,7 +388,7 @@ class MetaRecommenderMixin(BaseRecommender):
         )
         residual = torch.as_tensor(batch.y[rows], dtype=base.dtype) - base
         design = torch.cat([user_vec, torch.ones(len(rows), 1)], dim=1)
-        for item in np.unique(sub.item_pos):
+        for item in warmed:
             mine = torch.as_tensor(sub.item_pos == item)
             a = design[mine].T @ design[mine]
             b = design[mine].T @ residual[mine]
@@ -392,19 +398,21 @@ class MetaRecommenderMixin(BaseRecommender):
             self._warmup[int(item)] = (a, b)
             solution = torch.linalg.solve(a + self.warmup_reg * torch.eye(d + 1), b)
             self._item_offset[int(item) - self._n_fitted_items] = solution
-        self._refresh_items()
+        self._refresh_items(warmed)
 
-    def _item_representations(self):
-        """Vectors and biases of every catalogue item, (n_items, d) and (n_items,),
-        with the warm-up corrections of items added by partial_fit."""
-        vec, bias = self._model.item_representations()
-        if len(self._item_offset):
-            start = self._n_fitted_items
-            stop = start + len(self._item_offset)
-            vec = vec.clone()
-            bias = bias.clone()
-            vec[start:stop] += self._item_offset[:, :-1]
-            bias[start:stop] += self._item_offset[:, -1]
+    def _item_representations(self, items: torch.Tensor | None = None):
+        """Vectors and biases of catalogue items (all when ``items`` is None), with
+        the warm-up corrections of items added by partial_fit."""
+        if items is None:
+            items = torch.arange(len(self.item_index_))
+        vec, bias = self._model.item_representations(items)
+        late = items - self._n_fitted_items
+        warm = (late >= 0) & (late < len(self._item_offset))
+        if warm.any():
+            offset = self._item_offset[late[warm]]
+            vec, bias = vec.clone(), bias.clone()
+            vec[warm] += offset[:, :-1]
+            bias[warm] += offset[:, -1]
         return vec, bias
 
     # ------------------------------------------------------------ predict
@@ -421,14 +429,23 @@ class MetaRecommenderMixin(BaseRecommender):
 
     def _row_users(self, batch: EncodedBatch):
         pos = torch.as_tensor(batch.user_pos)
+        codes = self._row_user_codes(batch, pos >= 0, pos.clamp(min=0))
+        return self._user_vectors(pos, codes)
+
+    def _user_vectors(self, pos: torch.Tensor, codes):
+        """User vectors and biases: adapted states of known users (``pos >= 0``),
+        the prior for the others, shifted by their feature ``codes``."""
         known = pos >= 0
         safe = pos.clamp(min=0)
-        emb = self.user_state_["user.embedding"][safe]
-        bias = self.user_state_["user.bias"][safe]
         prior = self._prior_states(1)
-        emb = torch.where(known[:, None], emb, prior["user.embedding"])
-        bias = torch.where(known, bias, prior["user.bias"])
-        codes = self._row_user_codes(batch, known, safe)
+        emb = torch.where(
+            known[:, None],
+            self.user_state_["user.embedding"][safe],
+            prior["user.embedding"],
+        )
+        bias = torch.where(
+            known, self.user_state_["user.bias"][safe], prior["user.bias"]
+        )
         return self._model.user_representations(codes, emb, bias)
 
     def _row_user_codes(self, batch, known, safe):
@@ -461,10 +478,20 @@ class MetaRecommenderMixin(BaseRecommender):
         return self._item_cache
 
     @torch.no_grad()
-    def _refresh_items(self) -> None:
-        """Recompute the catalogue's item representations (after fit / new items)."""
-        self._item_cache = self._item_representations()
-
+    def _refresh_items(self, items=None) -> None:
+        """Recompute cached item representations: all of them (after fit), or only
+        ``items`` (positions added or warmed up by partial_fit)."""
+        if items is None:
+            self._item_cache = self._item_representations()
+            return
+        items = torch.as_tensor(np.asarray(items), dtype=torch.long)
+        vec, bias = self._item_cache
+        missing = len(self.item_index_) - len(bias)
+        if missing > 0:
+            vec = torch.cat([vec, vec.new_zeros(missing, vec.shape[1])])
+            bias = torch.cat([bias, bias.new_zeros(missing)])
+        vec[items], bias[items] = self._item_representations(items)
+        self._item_cache = (vec, bias)
 
     def _content_items(self, rows_side):
         """Representations of items never seen, from their side columns."""
@@ -486,57 +513,34 @@ class MetaRecommenderMixin(BaseRecommender):
         return model.item(items, cold=torch.ones(n, dtype=torch.bool), **inputs)
 
     def _predict_per_user(self, batch, item_vec, item_bias) -> np.ndarray:
-        from ..meta import predict
-
         out = np.empty(len(batch))
-        model = self._model
         for user in np.unique(batch.user_pos):
             rows = np.flatnonzero(batch.user_pos == user)
-            if user >= 0:
-                state = {k: v[user] for k, v in self.user_state_.items()}
-                task_x = self._task_x(np.array([user]))
-            else:
-                state, task_x = {}, None
-            x = {"item_vec": item_vec[rows], "item_bias": item_bias[rows]}
-            tx = {k: v[0] for k, v in task_x.items()} if task_x else None
-            out[rows] = predict(model, state, None, x, tx).double().numpy()
+            out[rows] = self._predict_user(int(user), item_vec[rows], item_bias[rows])
         return out
+
+    def _predict_user(self, user: int, item_vec, item_bias) -> np.ndarray:
+        """Scores of one user (head adapted per user) on given item representations."""
+        from ..meta import predict
+
+        x = {"item_vec": item_vec, "item_bias": item_bias}
+        state, task_x = self._user_state(user), self._user_task_x(user)
+        return predict(self._model, state, None, x, task_x).double().numpy()
 
     @torch.no_grad()
     def _score_items(self, user_pos: np.ndarray) -> np.ndarray:
         model = self._model
         item_vec, item_bias = self._catalogue_items()
-        pos = torch.as_tensor(user_pos)
-        known = pos >= 0
-        safe = pos.clamp(min=0)
         if self.adapt == "user+head":
-            from ..meta import predict
-
-            scores = np.empty((len(user_pos), len(item_bias)))
-            x = {"item_vec": item_vec, "item_bias": item_bias}
-            for row, user in enumerate(user_pos):
-                state = (
-                    {k: v[user] for k, v in self.user_state_.items()}
-                    if user >= 0
-                    else {}
-                )
-                task_x = self._task_x(np.array([user])) if user >= 0 else None
-                tx = {k: v[0] for k, v in task_x.items()} if task_x else None
-                scores[row] = predict(model, state, None, x, tx).double().numpy()
-            return scores
-        prior = self._prior_states(1)
-        emb = torch.where(
-            known[:, None],
-            self.user_state_["user.embedding"][safe],
-            prior["user.embedding"],
-        )
-        bias = torch.where(
-            known, self.user_state_["user.bias"][safe], prior["user.bias"]
-        )
-        codes = self._user_codes[safe] if self._user_codes.shape[1] else None
-        if codes is not None:
-            codes = torch.where(known[:, None], codes, torch.full_like(codes, -1))
-        user_vec, user_bias = model.user_representations(codes, emb, bias)
+            return np.stack(
+                [self._predict_user(int(u), item_vec, item_bias) for u in user_pos]
+            )
+        pos = torch.as_tensor(user_pos)
+        codes = None
+        if self._user_codes.shape[1]:
+            codes = self._user_codes[pos.clamp(min=0)]
+            codes = torch.where((pos >= 0)[:, None], codes, torch.full_like(codes, -1))
+        user_vec, user_bias = self._user_vectors(pos, codes)
         return (
             model.score_all(user_vec, user_bias, item_vec, item_bias).double().numpy()
         )
