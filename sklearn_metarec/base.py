@@ -7,6 +7,9 @@ Subclasses implement four private hooks and get the public surface of DESIGN §3
 ``_partial_fit(batch)``
     Adapt to a batch whose ``new_users`` / ``new_items`` were just added to the
     catalogue. Users not in the batch must keep bit-identical predictions.
+    ``fit`` and ``partial_fit`` are atomic (see :meth:`BaseRecommender._transaction`):
+    ``_partial_fit`` replaces the fitted objects it changes (write, then swap), and
+    writes rows in place only through :meth:`BaseRecommender._set_rows`.
 ``_predict(batch)``
     A score per row; ``batch.user_pos`` / ``batch.item_pos`` hold ``-1`` for ids never
     seen (cold users and cold items), whose side information is in ``batch.data.side``.
@@ -17,7 +20,10 @@ Subclasses implement four private hooks and get the public surface of DESIGN §3
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from numbers import Integral
 
 import numpy as np
@@ -30,14 +36,23 @@ from .utils._data import (
     IdIndex,
     Interactions,
     _as_id_array,
+    check_ids,
     check_interactions,
     split_side_information,
 )
+from .utils._persistence import from_plain, to_plain
 from .utils._sklearn import _check_feature_names, _check_n_features, _fit_context
 
 __all__ = ["BaseRecommender", "EncodedBatch"]
 
 _RECOMMEND_CHUNK_CELLS = 2**22  # scores held at once by recommend: 4M floats, 16 MiB
+_PREDICT_CHUNK_ROWS = 2**16  # rows scored at once by predict (bounds intermediates)
+# Run-time state kept off the estimators (never pickled, cloned or restored):
+# the locks of each estimator (its lazily built caches), and the undo log of its
+# running fit / partial_fit (see ``BaseRecommender._transaction``).
+_RUNTIME_GUARD = threading.Lock()
+_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_UNDO_LOGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -120,9 +135,16 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         -------
         self : object
             Fitted estimator.
+
+        Notes
+        -----
+        ``fit`` is atomic: if it raises, ``KeyboardInterrupt`` included, the
+        estimator is left exactly as it was before the call (the previous model, or
+        not fitted) and the exception propagates.
         """
-        batch = self._encode_for_fit(X, y)
-        self._fit(batch)
+        with self._transaction():
+            batch = self._encode_for_fit(X, y)
+            self._fit(batch)
         return self
 
     def partial_fit(self, X, y):
@@ -145,18 +167,26 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         -------
         self : object
             The adapted estimator.
+
+        Notes
+        -----
+        Like ``fit``, ``partial_fit`` is atomic: if it raises (``KeyboardInterrupt``
+        included), the estimator is left exactly as it was before the call.
         """
         if not hasattr(self, "user_index_"):
             return self.fit(X, y)
-        batch = self._encode_for_update(X, y)
-        self._partial_fit(batch)
+        with self._transaction():
+            batch = self._encode_for_update(X, y)
+            self._partial_fit(batch)
         return self
 
     def predict(self, X):
         """Predict a score (rating, or logit for implicit feedback) per row.
 
         Unknown users are served from the prior, unknown items from their side
-        information; no output is NaN.
+        information; no output is NaN. Rows are scored in blocks of a fixed size,
+        so the model's intermediate arrays do not grow with ``len(X)`` (only the
+        encoded ids and the output do).
 
         Parameters
         ----------
@@ -166,17 +196,40 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_rows,)
+
+        Raises
+        ------
+        ValueError
+            Bad ``X`` (see the data contract), or a fitted model that has diverged
+            (its training overflowed): it raises rather than return NaN.
         """
         check_is_fitted(self, "user_index_")
         data = self._check_X(X, None, reset=False, require_y=False)
-        batch = EncodedBatch(
-            data=data,
-            user_pos=self.user_index_.get_positions(data.users),
-            item_pos=self.item_index_.get_positions(data.items),
-            new_users=np.empty(0, dtype=np.int64),
-            new_items=np.empty(0, dtype=np.int64),
-        )
-        return np.asarray(self._predict(batch), dtype=np.float64)
+        user_pos = self.user_index_.get_positions(data.users)
+        item_pos = self.item_index_.get_positions(data.items)
+        no_ids = np.empty(0, dtype=np.int64)
+        out = np.empty(len(user_pos), dtype=np.float64)
+        for start in range(0, len(user_pos), _PREDICT_CHUNK_ROWS):
+            rows = slice(start, start + _PREDICT_CHUNK_ROWS)
+            chunk = data
+            if len(user_pos) > _PREDICT_CHUNK_ROWS:
+                # Side rows keep the positional index 0..n-1 of the contract.
+                chunk = replace(
+                    data,
+                    users=data.users[rows],
+                    items=data.items[rows],
+                    y=None,
+                    side=data.side.iloc[rows].reset_index(drop=True),
+                )
+            batch = EncodedBatch(
+                data=chunk,
+                user_pos=user_pos[rows],
+                item_pos=item_pos[rows],
+                new_users=no_ids,
+                new_items=no_ids,
+            )
+            out[rows] = self._predict(batch)
+        return _check_finite_scores(self, out, "predict")
 
     def recommend(self, users, n=10, exclude_seen=True):
         """Recommend the ``n`` best catalogue items for each user.
@@ -195,16 +248,27 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         -------
         recommendations : list of ndarray
             One array of item ids per user, best first, without duplicates.
+
+        Raises
+        ------
+        ValueError
+            ``users`` is not a 1-D sequence of hashable, non-missing ids, ``n`` is
+            not a positive integer, or the model has diverged (NaN scores).
         """
         check_is_fitted(self, "user_index_")
-        if isinstance(users, str | bytes) or np.ndim(users) != 1:
+        # A list may hold ids of any hashable type, tuples included (np.ndim
+        # would read those as a second dimension).
+        if isinstance(users, str | bytes) or (
+            not isinstance(users, list | tuple) and np.ndim(users) != 1
+        ):
             raise ValueError(
                 "users must be a 1-D list or array of user ids; got "
                 f"{type(users).__name__}."
             )
         if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n must be a positive integer; got {n!r}.")
-        user_pos = self.user_index_.get_positions(_as_id_array(users))
+        users = check_ids(_as_id_array(users), "User id")
+        user_pos = self.user_index_.get_positions(users)
         n_items = len(self.item_index_)
         item_ids = self.item_index_.ids
         seen = self._seen_matrix() if exclude_seen else None
@@ -212,8 +276,11 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         out = []
         for start in range(0, len(user_pos), chunk):
             pos = user_pos[start : start + chunk]
-            scores = np.array(self._score_items(pos), dtype=np.float64, copy=True)
-            scores[~np.isfinite(scores)] = np.finfo(np.float64).min
+            scores = np.asarray(self._score_items(pos), dtype=np.float64)
+            # A new array: -inf ranks last, NaN or +inf means a diverged model.
+            scores = _check_finite_scores(
+                self, np.maximum(scores, np.finfo(np.float64).min), "recommend"
+            )
             if seen is not None:
                 known = np.flatnonzero(pos >= 0)
                 sub = seen[pos[known]].tocoo()
@@ -236,6 +303,16 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         # for regressors do not apply to recommenders.
         tags.regressor_tags.poor_score = True
         return tags
+
+    # ---------------------------------------------------------------- persistence
+    def __getstate__(self):
+        # Plain data only (pandas objects, tensors, sparse matrices and the id
+        # indexes rewritten as arrays), so that skops can store a fitted estimator
+        # and pickle stores the same thing (see utils/_persistence.py).
+        return to_plain(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(from_plain(state))
 
     # -------------------------------------------------------------- subclass hooks
     def _fit(self, batch: EncodedBatch) -> None:  # pragma: no cover - abstract
@@ -316,6 +393,10 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             )
         else:
             item_side = user_side = None
+        # Write, then swap: the objects held before the call are never modified,
+        # so an interrupted partial_fit can restore them (see ``_transaction``).
+        self.user_index_ = _shallow_copy(self.user_index_)
+        self.item_index_ = _shallow_copy(self.item_index_)
         user_pos = self.user_index_.extend(data.users)
         item_pos = self.item_index_.extend(data.items)
         new_users = np.arange(n_users, len(self.user_index_))
@@ -325,13 +406,13 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             new_item_side = _side_rows(
                 item_side, item_columns, self.item_index_.ids[new_items], "item_id"
             )
-            self._item_side_parts.append(new_item_side)
+            self._item_side_parts = [*self._item_side_parts, new_item_side]
         if len(new_users):
             new_user_side = _side_rows(
                 user_side, user_columns, self.user_index_.ids[new_users], "user_id"
             )
-            self._user_side_parts.append(new_user_side)
-        self._seen_parts.append((user_pos, item_pos, data.y))
+            self._user_side_parts = [*self._user_side_parts, new_user_side]
+        self._seen_parts = [*self._seen_parts, (user_pos, item_pos, data.y)]
         self._seen_cache = None
         return EncodedBatch(
             data=data,
@@ -350,17 +431,24 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         return [c for c in self._user_columns if c in data.side.columns]
 
     def _seen_matrix(self) -> sp.csr_matrix:
-        """Users x items CSR of every interaction given to fit / partial_fit."""
+        """Users x items CSR of every interaction given to fit / partial_fit.
+
+        Built lazily (``partial_fit`` stays fast), once, under the cache lock, so
+        concurrent ``recommend`` calls share one build.
+        """
         shape = (len(self.user_index_), len(self.item_index_))
         cache = self._seen_cache
         if cache is None or cache.shape != shape:
-            rows, cols, y = (np.concatenate(p) for p in zip(*self._seen_parts))
-            self._seen_parts = [(rows, cols, y)]
-            cache = sp.csr_matrix(
-                (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=shape
-            )
-            cache.sum_duplicates()
-            self._seen_cache = cache
+            with self._lock("caches"):
+                cache = self._seen_cache
+                if cache is None or cache.shape != shape:
+                    rows, cols, y = (np.concatenate(p) for p in zip(*self._seen_parts))
+                    self._seen_parts = [(rows, cols, y)]
+                    cache = sp.csr_matrix(
+                        (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=shape
+                    )
+                    cache.sum_duplicates()  # canonical before it is shared
+                    self._seen_cache = cache
         return cache
 
     def _user_history(self, user: int) -> tuple[np.ndarray, np.ndarray]:
@@ -369,6 +457,76 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         rows, cols, y = self._seen_parts[0]
         mine = rows == user
         return cols[mine], y[mine]
+
+    # ------------------------------------------------ atomicity and thread safety
+    @contextmanager
+    def _transaction(self):
+        """Run the body atomically: on any exception, restore ``self`` and re-raise.
+
+        The restore covers ``KeyboardInterrupt`` raised anywhere inside (the skorch
+        shell re-raises it instead of stopping training quietly): the estimator is
+        left with its previous model, or not fitted at all, never half trained.
+        The snapshot is shallow (the attribute dict), which is exact because
+        ``_fit`` builds new objects and ``_partial_fit`` writes, then swaps; the
+        few in-place row writes go through :meth:`_set_rows`, which logs the old
+        rows. Nested transactions are left to the outermost one.
+        """
+        if self in _UNDO_LOGS:
+            yield
+            return
+        saved = self.__dict__.copy()
+        undo: list = []
+        _UNDO_LOGS[self] = undo
+        try:
+            yield
+        except BaseException:
+            for action in reversed(undo):
+                action()
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        finally:
+            _UNDO_LOGS.pop(self, None)
+
+    def _set_rows(self, array, index, values) -> None:
+        """``array[index] = values`` in place, undone if the transaction fails.
+
+        For fitted arrays or tensors held before the current ``fit`` /
+        ``partial_fit`` (copying them whole would cost more than the update).
+        """
+        log = _UNDO_LOGS.get(self)
+        if log is not None:
+            old = array[index]
+            old = old.clone() if hasattr(old, "clone") else np.array(old, copy=True)
+            log.append(lambda: array.__setitem__(index, old))
+        array[index] = values
+
+    def _on_rollback(self, action) -> None:
+        """Call ``action()`` if the running ``fit`` / ``partial_fit`` fails (the undo
+        of an in-place change; newest first, before the attributes are restored)."""
+        log = _UNDO_LOGS.get(self)
+        if log is not None:
+            log.append(action)
+
+    def _lock(self, name: str) -> threading.Lock:
+        """This estimator's lock for ``name`` (created on first use, never pickled).
+
+        ``"caches"`` guards the build of lazily built caches (double-checked, so
+        concurrent readers share one build).
+        """
+        with _RUNTIME_GUARD:
+            locks = _LOCKS.setdefault(self, {})
+            lock = locks.get(name)
+            if lock is None:
+                lock = locks[name] = threading.Lock()
+        return lock
+
+
+def _shallow_copy(obj):
+    """A new object sharing ``obj``'s attribute values (for write-then-swap)."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
 
 
 def _as_table(X):
@@ -379,6 +537,19 @@ def _as_table(X):
     if isinstance(X, list | tuple):
         return np.array(X, dtype=object)
     return np.asarray(X)
+
+
+def _check_finite_scores(estimator, scores, method):
+    """Return ``scores``, or raise a ValueError if any is NaN or infinite."""
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        raise ValueError(
+            f"{type(estimator).__name__}.{method} computed {int(bad.sum())} NaN or "
+            "infinite score(s): the fitted model has diverged (its training or "
+            "adaptation overflowed). Rescale y (for example to a 1-5 rating scale), "
+            "or lower inner_lr / lr, or use inner_solver='ridge'."
+        )
+    return scores
 
 
 class _ShapeOnly:

@@ -78,7 +78,9 @@ class EpisodeNet(NeuralNet):
 
     Fit it on an array of task positions (``y=None``); pass the episode collate
     function as ``iterator_train__collate_fn`` (and ``iterator_valid__collate_fn``).
-    The criterion is unused: the loss is the learner's outer objective.
+    The criterion is unused: the loss is the learner's outer objective. Unlike a
+    plain skorch net, a ``KeyboardInterrupt`` during training propagates to the
+    caller (skorch would stop quietly and leave a half-trained net).
 
     Examples
     --------
@@ -114,3 +116,26 @@ class EpisodeNet(NeuralNet):
 
     def get_dataset(self, X, y=None):
         return super().get_dataset(np.asarray(X, dtype=np.int64), None)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # skorch stops training quietly on KeyboardInterrupt and returns a net that
+        # looks trained. The estimators discard an interrupted fit instead (see
+        # BaseRecommender._transaction), so the interrupt must reach them.
+        try:
+            return super().partial_fit(X, y, classes=classes, **fit_params)
+        except _Interrupted as exc:
+            raise exc.interrupt from None
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted(exc) from None
+
+
+class _Interrupted(BaseException):
+    """Carries a KeyboardInterrupt past skorch's ``except KeyboardInterrupt``."""
+
+    def __init__(self, interrupt: KeyboardInterrupt):
+        super().__init__()
+        self.interrupt = interrupt

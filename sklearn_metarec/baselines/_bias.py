@@ -95,26 +95,33 @@ class BiasRecommender(BaseRecommender):
         self._n_fitted_items = n_items
 
     def _partial_fit(self, batch: EncodedBatch) -> None:
+        # Write, then swap: every array changed is a new one (the bincounts below
+        # are as long as the arrays anyway), so an interrupted call leaves the
+        # fitted arrays as they were (see BaseRecommender._transaction).
         self._grow(len(self.user_index_), len(self.item_index_))
         u, i, y = batch.user_pos, batch.item_pos, batch.y
         r = y - self.global_mean_
         n_users, n_items = len(self.user_index_), len(self.item_index_)
         # Items added by partial_fit warm up from their rows (prior: user bias).
         late = i >= self._n_fitted_items
+        item_bias = self.item_bias_
         if late.any():
-            np.add.at(self._item_sum, i[late], r[late] - self.user_bias_[u[late]])
-            np.add.at(self._item_count, i[late], 1.0)
-            items = np.unique(i[late])
-            self.item_bias_[items] = self._item_sum[items] / (
-                self._item_count[items] + self.reg_item
+            item_sum = self._item_sum + np.bincount(
+                i[late], r[late] - self.user_bias_[u[late]], minlength=n_items
             )
-        self._user_sum += np.bincount(u, r - self.item_bias_[i], minlength=n_users)
-        self._user_count += np.bincount(u, minlength=n_users)
+            item_count = self._item_count + np.bincount(i[late], minlength=n_items)
+            items = np.unique(i[late])
+            item_bias = item_bias.copy()
+            item_bias[items] = item_sum[items] / (item_count[items] + self.reg_item)
+            self._item_sum, self._item_count = item_sum, item_count
+            self.item_bias_ = item_bias
+        user_sum = self._user_sum + np.bincount(u, r - item_bias[i], minlength=n_users)
+        user_count = self._user_count + np.bincount(u, minlength=n_users)
         users = np.unique(u)
-        self.user_bias_[users] = self._user_sum[users] / (
-            self._user_count[users] + self.reg_user
-        )
-        del n_items
+        user_bias = self.user_bias_.copy()
+        user_bias[users] = user_sum[users] / (user_count[users] + self.reg_user)
+        self._user_sum, self._user_count = user_sum, user_count
+        self.user_bias_ = user_bias
 
     def _predict(self, batch: EncodedBatch) -> np.ndarray:
         u, i = batch.user_pos, batch.item_pos

@@ -92,7 +92,7 @@ class ItemKNNRecommender(BiasRecommender):
 
     def _partial_fit(self, batch: EncodedBatch) -> None:
         super()._partial_fit(batch)
-        self._rows.append((batch.user_pos, batch.item_pos, batch.y))
+        self._rows = [*self._rows, (batch.user_pos, batch.item_pos, batch.y)]
         self._ratings_cache = None
 
     def _predict(self, batch: EncodedBatch) -> np.ndarray:
@@ -119,22 +119,34 @@ class ItemKNNRecommender(BiasRecommender):
 
     # ------------------------------------------------------------------ helpers
     def _ratings_matrix(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Users x items mean rating and an indicator of rated cells (cached)."""
+        """Users x items mean rating and an indicator of rated cells (cached).
+
+        Built lazily after ``partial_fit``, once, under the cache lock (concurrent
+        ``predict`` / ``recommend`` calls share one build).
+        """
         shape = (len(self.user_index_), len(self.item_index_))
-        if self._ratings_cache is None or self._ratings_cache[0].shape != shape:
-            u = np.concatenate([r[0] for r in self._rows])
-            i = np.concatenate([r[1] for r in self._rows])
-            y = np.concatenate([r[2] for r in self._rows])
-            self._rows = [(u, i, y)]
-            total = sp.csr_matrix((y, (u, i)), shape=shape)
-            count = sp.csr_matrix((np.ones_like(y), (u, i)), shape=shape)
-            total.sum_duplicates()
-            count.sum_duplicates()
-            mean = total.copy()
-            mean.data = total.data / count.data
-            count.data[:] = 1.0
-            self._ratings_cache = (mean, count)
-        return self._ratings_cache
+        cache = self._ratings_cache
+        if cache is None or cache[0].shape != shape:
+            with self._lock("caches"):
+                cache = self._ratings_cache
+                if cache is None or cache[0].shape != shape:
+                    cache = self._build_ratings_matrix(shape)
+                    self._ratings_cache = cache
+        return cache
+
+    def _build_ratings_matrix(self, shape) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        u = np.concatenate([r[0] for r in self._rows])
+        i = np.concatenate([r[1] for r in self._rows])
+        y = np.concatenate([r[2] for r in self._rows])
+        self._rows = [(u, i, y)]
+        total = sp.csr_matrix((y, (u, i)), shape=shape)
+        count = sp.csr_matrix((np.ones_like(y), (u, i)), shape=shape)
+        total.sum_duplicates()
+        count.sum_duplicates()
+        mean = total.copy()
+        mean.data = total.data / count.data
+        count.data[:] = 1.0
+        return mean, count
 
     def _residual_matrix(self, users: np.ndarray) -> sp.csr_matrix:
         mean, _ = self._ratings_matrix()
@@ -175,10 +187,14 @@ class ItemKNNRecommender(BiasRecommender):
             rows.append(np.nonzero(keep)[0] + start)
             cols.append(top[keep])
             vals.append(top_sim[keep])
-        return sp.csr_matrix(
+        similarity = sp.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
             shape=(n, n),
         )
+        # Canonical (sorted, no duplicates) before it is shared, so no later
+        # operation sorts it in place while a concurrent predict reads it.
+        similarity.sum_duplicates()
+        return similarity
 
     def _neighbour_offsets(self, users: np.ndarray) -> np.ndarray:
         """Similarity-weighted mean residual, shape (len(users), n_items)."""

@@ -16,6 +16,7 @@ class PopularityRecommender(BaseRecommender):
     score, not a rating. ``partial_fit`` counts the interactions of items it adds to
     the catalogue; counts of items known before the call are frozen, so the scores
     other users see for them never change. Side columns of ``X`` are ignored.
+    Every row is one interaction: duplicate (user, item) rows count again.
 
     Attributes
     ----------

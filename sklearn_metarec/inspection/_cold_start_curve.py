@@ -6,9 +6,10 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 
 from sklearn_metarec.metrics import cold_start_report
+
+from ..utils._random import check_random_state
 
 __all__ = ["ColdStartCurveDisplay"]
 

@@ -23,6 +23,10 @@ In both modes:
   skipped: their metric is undefined. When no user is left the result is ``nan``
   with an :class:`~sklearn.exceptions.UndefinedMetricWarning`.
 - ``k`` larger than a user's list is allowed: the list is simply shorter than ``k``.
+- ``users`` may hold ids of any hashable type, mixed; every row is a candidate, so
+  a (user, item) pair given twice is ranked twice (duplicates are repeated
+  observations). Any finite relevance works: nDCG divides each user's gains by
+  their largest one, so huge ratings (or ``2 ** rating``) do not overflow.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
+
+from ..utils._data import _as_id_array, as_float_array, check_ids
 
 __all__ = [
     "ndcg_at_k",
@@ -335,7 +341,12 @@ def catalog_coverage(recommendations, n_items):
     lists = [np.asarray(r, dtype=object).ravel() for r in recommendations]
     if not lists:
         return 0.0
-    distinct = pd.unique(np.concatenate(lists))
+    try:
+        distinct = pd.unique(np.concatenate(lists))
+    except TypeError:
+        raise ValueError(
+            "recommendations must hold hashable item ids (int, str, tuple, ...)."
+        ) from None
     if len(distinct) > n_items:
         raise ValueError(
             f"The recommendations hold {len(distinct)} distinct items, more than "
@@ -394,11 +405,32 @@ def _binarise(y_true, threshold):
 
 
 def _as_float(values, name):
+    return as_float_array(values, name, "numeric values")
+
+
+def _user_codes(users, n_rows):
+    """Integer codes of per-row user ids (any hashable values) and their number.
+
+    Raises a ValueError for a scalar or string instead of one id per row, a length
+    other than ``n_rows``, missing ids and unhashable ids.
+    """
+    if isinstance(users, str | bytes) or not hasattr(users, "__len__"):
+        raise ValueError(
+            "users must be a 1-D sequence with one user id per row; got "
+            f"{type(users).__name__}."
+        )
+    ids = _as_id_array(users)
+    if ids.ndim != 1 or len(ids) != n_rows:
+        raise ValueError(
+            f"users must be 1-D with one id per row: got shape {ids.shape} for "
+            f"{n_rows} rows; give one user id per row."
+        )
     try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric.") from None
-    return arr
+        ids = check_ids(ids, "users")
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("users column", "users", 1)) from None
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    return codes, len(uniques)
 
 
 def _rank(y_true, y_score, users, k, *, relevance):
@@ -433,18 +465,10 @@ def _rank(y_true, y_score, users, k, *, relevance):
                 "group rows into per-user rankings; pass 2-D arrays of shape "
                 "(n_users, n_items) for catalogue mode."
             )
-        users = np.asarray(users)
-        if users.ndim != 1 or len(users) != len(y_true):
-            raise ValueError(
-                f"users must be 1-D with one id per row: got shape {users.shape} for "
-                f"{len(y_true)} rows."
-            )
-        codes, uniques = pd.factorize(users, use_na_sentinel=True)
-        if np.any(codes < 0):
-            raise ValueError("users contains missing values (NaN/None).")
+        codes, n_users = _user_codes(users, len(y_true))
         # A cut-off beyond the longest list changes nothing; capping it bounds memory.
         k = min(k, int(np.bincount(codes).max()))
-        return _rank_groups(codes, len(uniques), rel, y_score, k)
+        return _rank_groups(codes, n_users, rel, y_score, k)
     if users is not None:
         raise ValueError(
             "users= is for 1-D inputs (candidate mode); 2-D inputs already hold one "
@@ -511,13 +535,16 @@ def _position_in_group(sorted_codes):
 def _ndcg(ranked, gain):
     k = ranked.rel.shape[1]
     discount = 1.0 / np.log2(np.arange(2, k + 2))
+    # nDCG is a ratio, so each user's gains are divided by the gain of their most
+    # relevant item: huge ratings (or 2 ** rating) then cannot overflow to inf.
+    top = ranked.ideal[:, :1]  # the user's largest relevance (ideal is sorted)
     if gain == "exponential":
-        gains, ideal = (
-            np.expm1(ranked.rel * np.log(2)),
-            np.expm1(ranked.ideal * np.log(2)),
-        )
+        # (2 ** rel - 1) / 2 ** top, computed without forming 2 ** rel.
+        gains = np.exp2(ranked.rel - top) - np.exp2(-top)
+        ideal = np.exp2(ranked.ideal - top) - np.exp2(-top)
     else:
-        gains, ideal = ranked.rel, ranked.ideal
+        scale = np.where(top > 0, top, 1.0)
+        gains, ideal = ranked.rel / scale, ranked.ideal / scale
     dcg = gains @ discount
     idcg = ideal @ discount
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..utils._data import as_float_array
+from ._ranking import _user_codes
+
 __all__ = ["rmse", "mae"]
 
 
@@ -36,11 +39,12 @@ def rmse(y_true, y_pred, *, users=None):
     >>> rmse([4, 2, 5], [3, 2, 5], users=["a", "a", "b"])  # (sqrt(1/2) + 0) / 2
     0.3535...
     """
-    squared = _errors(y_true, y_pred, users) ** 2
+    errors, scale = _scaled_errors(y_true, y_pred, users)
+    squared = errors**2
     if users is None:
-        return float(np.sqrt(squared.mean()))
-    per_user = pd.Series(squared).groupby(_codes(users), sort=False).mean()
-    return float(np.sqrt(per_user.to_numpy()).mean())
+        return float(scale * np.sqrt(squared.mean()))
+    per_user = pd.Series(squared).groupby(_codes(users, len(errors)), sort=False)
+    return float(scale * np.sqrt(per_user.mean().to_numpy()).mean())
 
 
 def mae(y_true, y_pred, *, users=None):
@@ -69,18 +73,22 @@ def mae(y_true, y_pred, *, users=None):
     >>> mae([4, 2, 5], [3, 2, 5], users=["a", "a", "b"])  # (1/2 + 0) / 2
     0.25
     """
-    errors = np.abs(_errors(y_true, y_pred, users))
+    errors, scale = _scaled_errors(y_true, y_pred, users)
+    errors = np.abs(errors)
     if users is None:
-        return float(errors.mean())
-    return float(pd.Series(errors).groupby(_codes(users), sort=False).mean().mean())
+        return float(scale * errors.mean())
+    per_user = pd.Series(errors).groupby(_codes(users, len(errors)), sort=False)
+    return float(scale * per_user.mean().mean())
 
 
-def _errors(y_true, y_pred, users):
-    try:
-        y_true = np.asarray(y_true, dtype=np.float64)
-        y_pred = np.asarray(y_pred, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("y_true and y_pred must be numeric.") from None
+def _scaled_errors(y_true, y_pred, users):
+    """Errors ``y_pred - y_true`` divided by their largest magnitude, and that scale.
+
+    Working on scaled errors keeps squares and sums of huge (but finite) errors
+    from overflowing: the metrics stay finite for any finite input.
+    """
+    y_true = as_float_array(y_true, "y_true", "numeric values")
+    y_pred = as_float_array(y_pred, "y_pred", "numeric values")
     if y_true.ndim != 1 or y_pred.ndim != 1:
         raise ValueError(
             f"y_true and y_pred must be 1-D; got shapes {y_true.shape} and "
@@ -97,16 +105,19 @@ def _errors(y_true, y_pred, users):
         raise ValueError("y_true contains NaN or infinite values.")
     if not np.all(np.isfinite(y_pred)):
         raise ValueError("y_pred contains NaN or infinite values.")
-    if users is not None and len(users) != len(y_true):
+    if users is not None:
+        _codes(users, len(y_true))  # validate before computing
+    # Halved so that the difference of two huge values cannot overflow.
+    errors = y_pred / 2 - y_true / 2
+    scale = float(np.max(np.abs(errors)))
+    if scale == 0:
+        return errors, 0.0
+    if not np.isfinite(2 * scale):
         raise ValueError(
-            f"users has {len(users)} entries for {len(y_true)} rows; give one user "
-            "id per row."
+            "y_pred - y_true exceeds the float64 range (errors above 1.8e308)."
         )
-    return y_pred - y_true
+    return errors / scale, 2 * scale
 
 
-def _codes(users):
-    codes, _ = pd.factorize(np.asarray(users), use_na_sentinel=True)
-    if np.any(codes < 0):
-        raise ValueError("users contains missing values (NaN/None).")
-    return codes
+def _codes(users, n_rows):
+    return _user_codes(users, n_rows)[0]

@@ -16,7 +16,9 @@ The protocol behind :func:`make_cold_start_scorer` and :func:`cold_start_report`
 4. The query rows are scored with ``predict`` (rating errors and *candidate* ranking
    metrics: each user's query items ranked by the predicted score) or the users get
    ``recommend(users, n=k, exclude_seen=True)`` (*catalogue* metrics, named
-   ``catalog_*``: the whole catalogue ranked, the query items are the relevant ones).
+   ``catalog_*``: the whole catalogue ranked, the query items are the relevant ones;
+   a (user, item) pair with several query rows counts once, with its highest
+   relevance, since a recommendation list holds each item once).
 5. Every metric is computed per user, then averaged over users.
 
 Metric names: ``"ndcg"``, ``"precision"``, ``"recall"``, ``"hit_rate"``, ``"map"``,
@@ -34,9 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.utils import check_random_state
 
-from ..utils._data import check_interactions
+from ..utils._data import check_interactions, check_timestamps
+from ..utils._random import check_random_state
 from ._ranking import (
     _average,
     _binarise,
@@ -527,15 +529,7 @@ def _timestamps(data, timestamp_column):
             f"timestamp_column {timestamp_column!r} is not a column of X; X has "
             f"columns {data.columns}."
         )
-    values = data.side[timestamp_column]
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.to_numpy().astype("datetime64[ns]").astype(np.int64)
-    if not pd.api.types.is_numeric_dtype(values):
-        raise ValueError(
-            f"timestamp_column {timestamp_column!r} must hold numbers or datetimes; "
-            f"got dtype {values.dtype}."
-        )
-    return values.to_numpy(dtype=np.float64)
+    return check_timestamps(data.side[timestamp_column], timestamp_column)
 
 
 def _evaluate(

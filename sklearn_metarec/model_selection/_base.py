@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
-from ..utils._data import check_interactions
+from ..utils._data import check_interactions, check_timestamps
 
 __all__ = ["Scenario"]
 
@@ -209,18 +209,7 @@ def _check_column(data, column, name, purpose):
 
 def _timestamps(data, column, name):
     values = _check_column(data, column, name, "the time of each interaction")
-    if pd.api.types.is_datetime64_any_dtype(values):
-        values = values.to_numpy().astype("datetime64[ns]").astype(np.int64)
-        return values.astype(np.float64)
-    if not pd.api.types.is_numeric_dtype(values):
-        raise ValueError(
-            f"Column {column!r} must hold numeric timestamps or datetimes; got dtype "
-            f"{values.dtype}."
-        )
-    values = values.to_numpy(dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"Column {column!r} contains missing or infinite timestamps.")
-    return values
+    return check_timestamps(values, column)
 
 
 def _positions(codes, *keys):

@@ -6,8 +6,8 @@ import numbers
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.utils import check_random_state
 
+from ..utils._random import check_random_state
 from ._base import (
     _check_int,
     _indices,

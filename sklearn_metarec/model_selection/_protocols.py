@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 
+from ..utils._random import check_random_state
 from ._base import (
     Scenario,
     _check_fraction,

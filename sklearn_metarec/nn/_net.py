@@ -442,9 +442,11 @@ default=()
     def linear_adaptation_terms(
         self,
         adapt_names: Sequence[str],
-        items: torch.Tensor,
+        items: torch.Tensor | None = None,
         user_features: torch.Tensor | None = None,
         cold_items: torch.Tensor | None = None,
+        item_vec: torch.Tensor | None = None,
+        item_bias: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Write the scores as ``offset + design @ theta``, theta the adapted params.
 
@@ -456,9 +458,13 @@ default=()
         Parameters
         ----------
         adapt_names : sequence of str
-        items : LongTensor of shape (..., n_rows)
+        items : LongTensor of shape (..., n_rows) or None
         user_features : LongTensor of shape (..., n_user_features), default=None
         cold_items : BoolTensor of the shape of ``items``, default=None
+        item_vec : Tensor of shape (..., n_rows, embedding_dim), default=None
+        item_bias : Tensor of shape (..., n_rows), default=None
+            Precomputed item representations, used instead of ``items`` and
+            ``cold_items`` (as in :meth:`forward`).
 
         Returns
         -------
@@ -468,9 +474,10 @@ default=()
         """
         if not self.supports_linear_adaptation(adapt_names):
             raise ValueError(f"scores are not linear in {tuple(adapt_names)}")
-        item_vec, item_bias = self.item(
-            items, cold=cold_items, **self._item_inputs(items)
-        )
+        if item_vec is None or item_bias is None:
+            item_vec, item_bias = self.item(
+                items, cold=cold_items, **self._item_inputs(items)
+            )
         embedding = (
             torch.zeros_like(self.user.embedding)
             if "user.embedding" in adapt_names

@@ -28,9 +28,9 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
     from what the batch says about them: a ridge fold-in of each new item's
     ratings (over the adapted states of the users who gave them) learns an id-side
     correction ``(dq_i, db_i)`` around its content representation, shrunk by
-    ``warmup_reg``; new users are then re-adapted against the warmed items. Items and
-    users known before the call are untouched, so everybody else keeps their
-    predictions on them. An item added by ``partial_fit`` keeps warming up with
+    ``warmup_reg``; items and the batch's users are fitted in turn, items first.
+    Items and users outside the batch are untouched, so everybody else keeps
+    their predictions. An item added by ``partial_fit`` keeps warming up with
     every later batch that rates it.
 
     Parameters
@@ -106,6 +106,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         validation_fraction=0.1,
         n_iter_no_change=3,
         device="cpu",
+        accelerator=None,
         callbacks=None,
         verbose=0,
         random_state=None,
@@ -136,6 +137,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.accelerator = accelerator
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state

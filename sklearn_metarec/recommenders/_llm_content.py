@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 import torch
@@ -9,7 +11,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..text import TransformerTextEncoder, join_text_columns
-from ..utils._data import _as_id_array, check_text_columns
+from ..utils._data import _as_id_array, check_ids, check_text_columns
 from ..utils._sklearn import HasMethods
 from ._meta_base import MetaRecommenderMixin
 from ._meta_cf import _SHARED_CONSTRAINTS
@@ -69,8 +71,15 @@ class _TextMixin:
         check_is_fitted(self, "encoder_")
         if not isinstance(query, str):
             raise ValueError(f"query must be a string; got {type(query).__name__}.")
-        if not float(popularity_weight) >= 0:
-            raise ValueError("popularity_weight must be >= 0.")
+        if (
+            isinstance(popularity_weight, bool)
+            or not isinstance(popularity_weight, Real)
+            or not 0 <= popularity_weight < np.inf
+        ):
+            raise ValueError(
+                "popularity_weight must be a finite number >= 0; got "
+                f"{popularity_weight!r}."
+            )
         n = self._check_n(n)
         embedding = np.asarray(self.encoder_.transform([query]), dtype=np.float32)
         query_vec = torch.nn.functional.normalize(torch.as_tensor(embedding), dim=1)[0]
@@ -104,12 +113,15 @@ class _TextMixin:
             each item.
         """
         check_is_fitted(self, "encoder_")
-        user_pos = int(self.user_index_.get_positions([user])[0])
+        user_id = check_ids(_as_id_array([user]), "User id")
+        user_pos = int(self.user_index_.get_positions(user_id)[0])
         if user_pos < 0:
             raise ValueError(
                 f"Unknown user {user!r}: explain needs the user's ratings."
             )
-        item_pos = self.item_index_.get_positions(_as_id_array(items))
+        item_pos = self.item_index_.get_positions(
+            check_ids(_as_id_array(items), "Item id")
+        )
         if (item_pos < 0).any():
             missing = _as_id_array(items)[item_pos < 0][0]
             raise ValueError(f"Item {missing!r} is not in the catalogue.")
@@ -232,6 +244,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         validation_fraction=0.1,
         n_iter_no_change=3,
         device="cpu",
+        accelerator=None,
         callbacks=None,
         verbose=0,
         random_state=None,
@@ -261,6 +274,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.accelerator = accelerator
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state

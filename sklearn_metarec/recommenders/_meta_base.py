@@ -22,15 +22,31 @@ import torch
 from sklearn.utils import check_random_state
 
 from .._skorch import EpisodeCollate, EpisodeNet
+from .._skorch._persistence import (
+    history_from_plain,
+    history_to_plain,
+    module_from_plain,
+    module_to_plain,
+)
 from ..base import BaseRecommender, EncodedBatch
 from ..meta import MetaLearner, TaskSampler, pad_tasks
 from ..nn import MetaRecNet
+from ..utils._persistence import register_plain_class
 from ._features import SideFeatureEncoder
 
 __all__ = ["MetaRecommenderMixin"]
 
+register_plain_class(SideFeatureEncoder)  # persisted as its state (data only)
+
 _ADAPT_CHUNK_ROWS = 2**18  # padded cells per adaptation chunk at the end of fit
 _FEW_USERS = 4  # partial_fit adapts up to this many new users one by one
+# (user, item) pairs per block of an MLP head in _score_items: its input holds
+# 3 * embedding_dim floats per pair (48 MiB per block at the default 16).
+_HEAD_CHUNK_CELLS = 2**18
+_WARMUP_ROUNDS = 2  # item warm-up / user adaptation alternations in partial_fit
+# The warm-up shrinks an item's vector correction this many times as much as its
+# bias correction: its d coordinates are fitted from the same few ratings.
+_WARMUP_VECTOR_SCALE = 10.0
 
 
 class MetaRecommenderMixin(BaseRecommender):
@@ -42,7 +58,7 @@ class MetaRecommenderMixin(BaseRecommender):
     ``n_support``, ``n_query``, ``embedding_dim``, ``hidden_dims``, ``item_features``,
     ``user_features``, ``objective``, ``lr``, ``weight_decay``, ``max_epochs``,
     ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``, ``device``,
-    ``callbacks``, ``verbose`` and ``random_state``.
+    ``accelerator`` (optional), ``callbacks``, ``verbose`` and ``random_state``.
     """
 
     @property
@@ -59,7 +75,12 @@ class MetaRecommenderMixin(BaseRecommender):
 
     # ------------------------------------------------------------------- fit
     def _fit(self, batch: EncodedBatch) -> None:
-        rng = check_random_state(self.random_state)
+        # None draws fresh entropy without touching numpy's global RandomState.
+        rng = (
+            np.random.RandomState()
+            if self.random_state is None
+            else check_random_state(self.random_state)
+        )
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self._seed = seed
         generator = torch.Generator().manual_seed(seed)
@@ -128,6 +149,7 @@ class MetaRecommenderMixin(BaseRecommender):
             self.net_.fit(tasks)
         else:
             self.net_.initialize()
+        self._to_serving_device()
         self.history_ = self.net_.history
 
         self._user_codes = torch.as_tensor(user_codes, dtype=torch.long)
@@ -149,6 +171,15 @@ class MetaRecommenderMixin(BaseRecommender):
             )
         return self.inner_solver
 
+    def _to_serving_device(self) -> None:
+        # Serving (adaptation, predict, recommend, partial_fit) builds its tensors
+        # on the CPU: the learner joins them there whatever device meta-training
+        # used (``device`` or the accelerator's), unwrapped from any DDP wrapper.
+        net = self.net_
+        if getattr(net, "accelerator", None) is not None:
+            net.module_ = net.accelerator.unwrap_model(net.module_)
+        net.module_.to("cpu")
+
     def _make_net(self, learner, sampler, seed) -> EpisodeNet:
         from skorch.callbacks import EarlyStopping, ProgressBar
         from skorch.dataset import ValidSplit
@@ -166,7 +197,15 @@ class MetaRecommenderMixin(BaseRecommender):
             )
         if self.verbose:
             callbacks.append(ProgressBar())
-        return EpisodeNet(
+        accelerator = getattr(self, "accelerator", None)
+        if accelerator is None:
+            net_class, placement = EpisodeNet, {"device": self.device}
+        else:  # accelerate stays an optional dependency
+            from .._skorch._accelerate import AcceleratedEpisodeNet
+
+            net_class = AcceleratedEpisodeNet
+            placement = {"accelerator": accelerator, "device": None}
+        return net_class(
             learner,
             optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.weight_decay,
@@ -176,12 +215,15 @@ class MetaRecommenderMixin(BaseRecommender):
             train_split=train_split,
             callbacks=callbacks,
             verbose=int(self.verbose),
-            device=self.device,
+            **placement,
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             iterator_train__collate_fn=EpisodeCollate(
                 sampler, seed, item_dropout=getattr(self, "item_dropout", 0.0)
             ),
+            # A DataLoader without a generator draws its base seed from torch's
+            # global one: give the validation loader its own.
+            iterator_valid__generator=torch.Generator().manual_seed(seed + 1),
             iterator_valid__collate_fn=EpisodeCollate(sampler, seed + 1, fixed=True),
         )
 
@@ -192,6 +234,41 @@ class MetaRecommenderMixin(BaseRecommender):
     @property
     def _model(self) -> MetaRecNet:
         return self.net_.module_.model
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        # The skorch net is stored as its module tree (parameters and buffers as
+        # arrays) and its history; the optimizer's moments and the training
+        # episodes are not: they only serve meta-training, which a refit restarts.
+        state = super().__getstate__()
+        state.pop("history_", None)  # the net's own history, stored with the net
+        # An Accelerator is a handle on this process's devices, not data: a loaded
+        # estimator has accelerator=None (set it again to refit through one).
+        if state.get("accelerator") is not None:
+            state["accelerator"] = None
+        net = state.get("net_")
+        if net is not None:
+            state["net_"] = {
+                "module": module_to_plain(net.module_),
+                "history": history_to_plain(net.history),
+            }
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        net = state.pop("net_", None)
+        super().__setstate__(state)
+        if isinstance(net, dict):
+            learner = module_from_plain(net["module"])
+            # The same net as fit builds, without the training episodes.
+            self.net_ = self._make_net(learner, None, self._seed)
+            self.net_.initialize()
+            self._to_serving_device()
+            self.net_.history = history_from_plain(net["history"])
+        elif net is not None:  # pragma: no cover - pickled before this format
+            self.net_ = net
+        if net is not None:
+            self.history_ = self.net_.history
 
     # ------------------------------------------------------- adaptation
     def _adapt_all(self, batch: EncodedBatch) -> dict:
@@ -210,12 +287,34 @@ class MetaRecommenderMixin(BaseRecommender):
 
     def _adapt_new(self, batch: EncodedBatch, users: np.ndarray):
         """Adapt ``users`` (positions) from the prior on their rows of ``batch``."""
+        return self._adapt_rows(batch.user_pos, batch.item_pos, batch.y, users)
+
+    def _adapt_history(self, users: np.ndarray):
+        """Adapt ``users`` from the prior on every row given to fit and partial_fit.
+
+        For the ridge solver this is the exact posterior given all their ratings;
+        continuing from the last state with the prior's precision would instead
+        weigh a handful of new ratings as much as the whole history.
+        """
+        parts = [
+            (u[mine], i[mine], y[mine])
+            for u, i, y in self._seen_parts
+            if (mine := np.isin(u, users)).any()
+        ]
+        if not parts:
+            return users[:0], {}
+        user_pos, item_pos, y = (np.concatenate(p) for p in zip(*parts))
+        return self._adapt_rows(user_pos, item_pos, y, users)
+
+    def _adapt_rows(self, user_pos, item_pos, y, users: np.ndarray):
+        """Adapt ``users`` from the prior on their rows among ``(user_pos, item_pos,
+        y)``; returns the adapted users (those with rows) and their states."""
         if 0 < len(users) <= _FEW_USERS:
-            return self._adapt_few(batch, users)
-        rows = np.flatnonzero(np.isin(batch.user_pos, users))
+            return self._adapt_few(user_pos, item_pos, y, users)
+        rows = np.flatnonzero(np.isin(user_pos, users))
         if not len(rows):
             return users[:0], {}
-        task_users, task_index = np.unique(batch.user_pos[rows], return_inverse=True)
+        task_users, task_index = np.unique(user_pos[rows], return_inverse=True)
         counts = np.bincount(task_index)
         # Chunks of users with similar row counts, to keep padding small.
         order = np.argsort(counts, kind="stable")
@@ -234,15 +333,12 @@ class MetaRecommenderMixin(BaseRecommender):
             local = np.searchsorted(chunk, task_index[in_chunk])
             x, mask = pad_tasks(
                 local,
-                {
-                    "items": batch.item_pos[rows[in_chunk]],
-                    "y": batch.y[rows[in_chunk]],
-                },
+                {"items": item_pos[rows[in_chunk]], "y": y[rows[in_chunk]]},
                 n_tasks=len(chunk),
             )
             task_x = self._task_x(task_users[chunk])
             state = learner.adapt_batch(
-                {"items": torch.as_tensor(x["items"])},
+                self._adaptation_inputs(x["items"]),
                 torch.as_tensor(x["y"], dtype=torch.float32),
                 torch.as_tensor(mask),
                 task_x,
@@ -258,26 +354,38 @@ class MetaRecommenderMixin(BaseRecommender):
             out[name] = value
         return task_users, out
 
-    def _adapt_few(self, batch: EncodedBatch, users: np.ndarray):
-        """:meth:`_adapt_new` for a few users (serving): one task at a time, no
+    def _adapt_few(self, user_pos, item_pos, y, users: np.ndarray):
+        """:meth:`_adapt_rows` for a few users (serving): one task at a time, no
         padding and no ``vmap``, which is faster for a single new user."""
         parts: dict = {}
-        done = [user for user in users if (batch.user_pos == user).any()]
-        for user in done:
-            for name, value in self._adapt_one(batch, user).items():
+        done = []
+        for user in users:
+            rows = user_pos == user
+            if not rows.any():
+                continue
+            done.append(user)
+            adapted = self._learner.adapt(
+                self._adaptation_inputs(item_pos[rows]),
+                torch.as_tensor(y[rows], dtype=torch.float32),
+                task_x=self._user_task_x(user),
+            )
+            for name, value in adapted.items():
                 parts.setdefault(name, []).append(value)
         adapted = {name: torch.stack(values) for name, values in parts.items()}
         return np.asarray(done, dtype=np.int64), adapted
 
-    def _adapt_one(self, batch: EncodedBatch, user: int, state=None) -> dict:
-        """Adapt one user on their rows of ``batch``, from ``state`` or the prior."""
-        rows = batch.user_pos == user
-        return self._learner.adapt(
-            {"items": torch.as_tensor(batch.item_pos[rows])},
-            torch.as_tensor(batch.y[rows], dtype=torch.float32),
-            task_x=self._user_task_x(user),
-            state=state,
-        )
+    def _adaptation_inputs(self, items: np.ndarray) -> dict:
+        """Row inputs of the inner loop: item ids, or item representations with
+        their warm-up corrections once some of ``items`` has been warmed up."""
+        items = torch.as_tensor(items)
+        late = items - self._n_fitted_items
+        if not ((late >= 0) & (late < len(self._item_offset))).any():
+            return {"items": items}
+        vec, bias = self._item_representations(items.reshape(-1))
+        return {
+            "item_vec": vec.reshape(*items.shape, -1),
+            "item_bias": bias.reshape(items.shape),
+        }
 
     def _user_task_x(self, user: int) -> dict | None:
         """Per-task inputs of one known user (no task axis)."""
@@ -288,7 +396,7 @@ class MetaRecommenderMixin(BaseRecommender):
     def _write_states(self, states: dict, users: np.ndarray, adapted: dict) -> None:
         index = torch.as_tensor(users, dtype=torch.long)
         for name, value in adapted.items():
-            states[name][index] = value.to(states[name].dtype)
+            self._set_rows(states[name], index, value.to(states[name].dtype))
 
     def _task_x(self, users: np.ndarray) -> dict | None:
         if not self._user_codes.shape[1]:
@@ -301,18 +409,28 @@ class MetaRecommenderMixin(BaseRecommender):
             self._add_items(batch)
         if len(batch.new_users):
             self._add_users(batch)
+        late = batch.item_pos >= self._n_fitted_items
+        if self.warmup_reg is None or not late.any():
+            self._adapt_batch_users(batch)
+            return
+        # Alternate between the batch's new items and its users, as in ALS,
+        # items first: a known user's state rests on their whole history, so it
+        # says more about a new item than the item's few ratings say about them.
+        stats = self._warmup
+        for _ in range(_WARMUP_ROUNDS):
+            self._warmup = dict(stats)
+            self._warm_items(batch, late)
+            self._adapt_batch_users(batch)
+
+    def _adapt_batch_users(self, batch: EncodedBatch) -> None:
+        """Adapt every user of ``batch`` from the prior: new users on their rows,
+        known users on their whole history (earlier rows and this batch's)."""
         in_batch = np.unique(batch.user_pos)
         new = np.isin(in_batch, batch.new_users)
-        users, adapted = self._adapt_new(batch, in_batch[new])
-        self._write_states(self.user_state_, users, adapted)
-        for user in in_batch[~new]:
-            self._continue_user(batch, int(user))
-        self._warm_up(batch)
-
-    def _continue_user(self, batch: EncodedBatch, user: int) -> None:
-        adapted = self._adapt_one(batch, user, state=self._user_state(user))
-        for name, value in adapted.items():
-            self.user_state_[name][user] = value
+        self._write_states(self.user_state_, *self._adapt_new(batch, in_batch[new]))
+        if not new.all():
+            known = self._adapt_history(in_batch[~new])
+            self._write_states(self.user_state_, *known)
 
     def _user_state(self, user: int) -> dict:
         """Adapted parameters of one known user; empty (the prior) for ``-1``."""
@@ -327,12 +445,15 @@ class MetaRecommenderMixin(BaseRecommender):
             [self._user_codes, torch.as_tensor(codes, dtype=torch.long)]
         )
         prior = self._prior_states(len(new_users))
-        for name in self.user_state_:
-            self.user_state_[name] = torch.cat([self.user_state_[name], prior[name]])
+        self.user_state_ = {  # write, then swap (see BaseRecommender._transaction)
+            name: torch.cat([value, prior[name]])
+            for name, value in self.user_state_.items()
+        }
 
     def _add_items(self, batch: EncodedBatch) -> None:
         side = batch.new_item_side
         encoded = self._item_encoder.transform(side)
+        self._on_rollback(_module_restorer(self._model))  # extend_items works in place
         self._model.extend_items(
             len(batch.new_items),
             categorical=encoded.categorical,
@@ -347,19 +468,10 @@ class MetaRecommenderMixin(BaseRecommender):
         """Evidence of items added by ``partial_fit``: none (served from content)."""
         return None
 
-    def _warm_up(self, batch: EncodedBatch) -> None:
-        """Warm up items added by partial_fit from this batch's ratings of them."""
-        late = batch.item_pos >= self._n_fitted_items
-        if self.warmup_reg is None or not late.any():
-            return
-        self._warm_items(batch, late)
-        # New users met the new items cold; adapt them again against warmed items.
-        users, adapted = self._adapt_new(batch, batch.new_users)
-        self._write_states(self.user_state_, users, adapted)
-
     @torch.no_grad()
     def _warm_items(self, batch: EncodedBatch, late: np.ndarray) -> None:
-        """Ridge fold-in of the id-side correction of items added by partial_fit."""
+        """Ridge fold-in of the id-side correction of items added by partial_fit,
+        against the current states of the users who rated them."""
         n_late = len(self.item_index_) - self._n_fitted_items
         d = self._item_offset.shape[1] - 1
         if len(self._item_offset) < n_late:
@@ -367,6 +479,7 @@ class MetaRecommenderMixin(BaseRecommender):
             self._item_offset = torch.cat([self._item_offset, pad])
         rows = np.flatnonzero(late)
         warmed = np.unique(batch.item_pos[rows])
+        self._warmup = dict(self._warmup)  # write, then swap
         content_vec, content_bias = self._model.item_representations(
             torch.as_tensor(warmed)
         )
@@ -388,6 +501,8 @@ class MetaRecommenderMixin(BaseRecommender):
         )
         residual = torch.as_tensor(batch.y[rows], dtype=base.dtype) - base
         design = torch.cat([user_vec, torch.ones(len(rows), 1)], dim=1)
+        reg = self.warmup_reg
+        penalty = torch.diag(torch.tensor([reg * _WARMUP_VECTOR_SCALE] * d + [reg]))
         for item in warmed:
             mine = torch.as_tensor(sub.item_pos == item)
             a = design[mine].T @ design[mine]
@@ -396,8 +511,10 @@ class MetaRecommenderMixin(BaseRecommender):
                 a_old, b_old = self._warmup[int(item)]
                 a, b = a + a_old, b + b_old
             self._warmup[int(item)] = (a, b)
-            solution = torch.linalg.solve(a + self.warmup_reg * torch.eye(d + 1), b)
-            self._item_offset[int(item) - self._n_fitted_items] = solution
+            solution = torch.linalg.solve(a + penalty, b)
+            self._set_rows(
+                self._item_offset, int(item) - self._n_fitted_items, solution
+            )
         self._refresh_items(warmed)
 
     def _item_representations(self, items: torch.Tensor | None = None):
@@ -490,7 +607,9 @@ class MetaRecommenderMixin(BaseRecommender):
         if missing > 0:
             vec = torch.cat([vec, vec.new_zeros(missing, vec.shape[1])])
             bias = torch.cat([bias, bias.new_zeros(missing)])
-        vec[items], bias[items] = self._item_representations(items)
+        new_vec, new_bias = self._item_representations(items)
+        self._set_rows(vec, items, new_vec)
+        self._set_rows(bias, items, new_bias)
         self._item_cache = (vec, bias)
 
     def _content_items(self, rows_side):
@@ -514,8 +633,10 @@ class MetaRecommenderMixin(BaseRecommender):
 
     def _predict_per_user(self, batch, item_vec, item_bias) -> np.ndarray:
         out = np.empty(len(batch))
-        for user in np.unique(batch.user_pos):
-            rows = np.flatnonzero(batch.user_pos == user)
+        # Rows grouped by user in one sort (a mask per user would be quadratic).
+        order = np.argsort(batch.user_pos, kind="stable")
+        users, starts = np.unique(batch.user_pos[order], return_index=True)
+        for user, rows in zip(users, np.split(order, starts[1:])):
             out[rows] = self._predict_user(int(user), item_vec[rows], item_bias[rows])
         return out
 
@@ -525,7 +646,10 @@ class MetaRecommenderMixin(BaseRecommender):
 
         x = {"item_vec": item_vec, "item_bias": item_bias}
         state, task_x = self._user_state(user), self._user_task_x(user)
-        return predict(self._model, state, None, x, task_x).double().numpy()
+        # torch.func.functional_call swaps the user's parameters into the shared
+        # module while it runs: one thread at a time, or threads see each other's.
+        with self._lock("module"):
+            return predict(self._model, state, None, x, task_x).double().numpy()
 
     @torch.no_grad()
     def _score_items(self, user_pos: np.ndarray) -> np.ndarray:
@@ -541,9 +665,11 @@ class MetaRecommenderMixin(BaseRecommender):
             codes = self._user_codes[pos.clamp(min=0)]
             codes = torch.where((pos >= 0)[:, None], codes, torch.full_like(codes, -1))
         user_vec, user_bias = self._user_vectors(pos, codes)
-        return (
-            model.score_all(user_vec, user_bias, item_vec, item_bias).double().numpy()
+        users_per_block = max(1, _HEAD_CHUNK_CELLS // max(len(item_bias), 1))
+        scores = model.score_all(
+            user_vec, user_bias, item_vec, item_bias, chunk_size=users_per_block
         )
+        return scores.double().numpy()
 
     # ----------------------------------------------------------- hooks
     def _make_item_encoder(self) -> SideFeatureEncoder:
@@ -569,3 +695,26 @@ class MetaRecommenderMixin(BaseRecommender):
     def _item_text(self, side, *, fit: bool):
         """Text embeddings of the items of ``side``, or None (no text path)."""
         return None
+
+
+def _module_restorer(module: torch.nn.Module):
+    """A function that puts ``module`` (and its submodules) back as they are now.
+
+    Shallow: it restores which tensors the modules hold and their plain
+    attributes, which undoes ``MetaRecNet.extend_items`` (it replaces buffers and
+    parameters by larger ones, never writes into them).
+    """
+    saved = []
+    for m in module.modules():
+        state = dict(m.__dict__)
+        for key in ("_parameters", "_buffers", "_modules"):
+            state[key] = dict(state[key])
+        state["_non_persistent_buffers_set"] = set(m._non_persistent_buffers_set)
+        saved.append((m, state))
+
+    def restore():
+        for m, state in saved:
+            m.__dict__.clear()
+            m.__dict__.update(state)
+
+    return restore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
-from ..utils._sklearn import Interval, StrOptions
+from ..utils._sklearn import HasMethods, Interval, StrOptions
 from ._meta_base import MetaRecommenderMixin
 
 __all__ = ["MetaCFRecommender"]
@@ -33,6 +33,7 @@ _SHARED_CONSTRAINTS: dict = {
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "device": [str],
+    "accelerator": [HasMethods(["prepare", "unwrap_model"]), None],
     "callbacks": [list, None],
     "verbose": ["verbose"],
     "random_state": ["random_state"],
@@ -57,6 +58,8 @@ class MetaCFRecommender(MetaRecommenderMixin):
     ``partial_fit`` runs that same inner loop for users never seen (milliseconds per
     user), continues it for known users on their new rows, and adds unseen items to
     the catalogue from their side features; nobody else's predictions change.
+    Duplicate (user, item) rows are repeated observations: each row is one more
+    rating in the user's task, in ``fit`` and ``partial_fit`` alike.
 
     Parameters
     ----------
@@ -116,7 +119,15 @@ class MetaCFRecommender(MetaRecommenderMixin):
     n_iter_no_change : int, default=3
         Patience of early stopping, >= 1.
     device : str, default="cpu"
-        Torch device of the network.
+        Torch device of the network during meta-training; serving (adaptation,
+        ``predict``, ``recommend``, ``partial_fit``) runs on the CPU.
+    accelerator : accelerate.Accelerator or None, default=None
+        When given, meta-training runs through skorch's ``AccelerateMixin``
+        (Hugging Face Accelerate): device placement, mixed precision (``"bf16"``;
+        ``"fp16"`` is refused) and multi-GPU / multi-process training under
+        ``accelerate launch``; ``device`` is then ignored. Needs the optional
+        ``accelerate`` package. Not persisted: a pickled or skops-saved estimator
+        comes back with ``accelerator=None``.
     callbacks : list of skorch callbacks or None, default=None
         Extra callbacks for the training shell.
     verbose : int, default=0
@@ -125,10 +136,11 @@ class MetaCFRecommender(MetaRecommenderMixin):
         Items added by ``partial_fit`` warm up from the ratings a batch gives them:
         a ridge fold-in (over the adapted states of the users who rated them) learns
         a correction of each new item's vector and bias around its content
-        representation, shrunk by ``warmup_reg`` pseudo-ratings (> 0); new users of
-        the batch are then re-adapted against the warmed items. Later batches keep
-        warming the item. None serves new items from their content alone
-        (zero-shot).
+        representation, the bias shrunk by ``warmup_reg`` pseudo-ratings (> 0) and
+        the vector ten times as much. Items and the batch's users are fitted in
+        turn (two rounds, items first); known users re-adapt on their whole
+        history. Later batches keep warming the item. None serves new items from
+        their content alone (zero-shot).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, episode sampling and shuffling (never the global
         random state).
@@ -183,6 +195,7 @@ class MetaCFRecommender(MetaRecommenderMixin):
         validation_fraction=0.1,
         n_iter_no_change=3,
         device="cpu",
+        accelerator=None,
         callbacks=None,
         verbose=0,
         random_state=None,
@@ -210,6 +223,7 @@ class MetaCFRecommender(MetaRecommenderMixin):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.accelerator = accelerator
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state

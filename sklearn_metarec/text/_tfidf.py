@@ -16,6 +16,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._random import check_random_state
 from ..utils._sklearn import Interval, _fit_context
 from ._validation import check_texts
 
@@ -142,7 +143,8 @@ class TfidfSVDEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Parameters
         ----------
         X : sequence of str, Series, Index or one-column DataFrame
-            Texts, one per sample; ``None``/``NaN`` read as ``""``.
+            Texts, one per sample; ``None``/``NaN`` read as ``""``. An empty
+            sequence gives an array with no row.
 
         Returns
         -------
@@ -151,6 +153,8 @@ class TfidfSVDEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         texts = check_texts(X, type(self).__name__)
+        if len(texts) == 0:  # as TransformerTextEncoder: no text, no row
+            return np.zeros((0, self.n_components), dtype=np.float32)
         return self._project(self.vectorizer_.transform(texts))
 
     def __sklearn_tags__(self):
@@ -197,7 +201,7 @@ class TfidfSVDEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             svd = TruncatedSVD(
                 n_components=self.n_components_,
                 algorithm="randomized",
-                random_state=self.random_state,
+                random_state=check_random_state(self.random_state),
             ).fit(tfidf)
             components = svd.components_
         else:  # all directions wanted: exact SVD of a matrix with a small side

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 __all__ = ["check_texts"]
 
@@ -56,7 +57,9 @@ def check_texts(X, estimator_name: str = "The encoder") -> np.ndarray:
             f"{estimator_name} expects a sequence of texts (one per sample), got a "
             "single string. Wrap it in a list: [text]."
         )
-    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+    # issparse, not hasattr(X, "tocsr"): a Series indexed by item ids answers
+    # X.tocsr with its element when an item is called "tocsr".
+    if sparse.issparse(X):
         raise ValueError(
             f"{estimator_name} expects raw texts, got a sparse matrix "
             f"({type(X).__name__})."

@@ -10,11 +10,16 @@ arrays.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Number
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+
+from ._persistence import from_plain, register_plain_class, to_plain
 
 __all__ = [
     "IdIndex",
@@ -34,6 +39,7 @@ MULTI_VALUE_SEPARATORS = "|,"
 :func:`split_multi_valued`)."""
 
 
+@register_plain_class
 class IdIndex:
     """Map raw ids (any hashable values) to positions ``0..n-1``.
 
@@ -85,15 +91,34 @@ class IdIndex:
         unknown = pos < 0
         if unknown.any():
             new = pd.unique(ids[unknown])
-            self._index = self._index.append(pd.Index(new))
+            self._index = _append_ids(self._index, new)
             pos = self.get_positions(ids)
         return pos
 
     def __getstate__(self):
-        return {"ids": list(self._index)}
+        # Plain data (the ids with their dtype) for pickle and skops alike.
+        return {"ids": to_plain(self._index)}
 
     def __setstate__(self, state):
-        self._index = pd.Index(pd.unique(_as_id_array(state["ids"])))
+        ids = from_plain(state["ids"])
+        if not isinstance(ids, pd.Index):  # a plain list: the earlier format
+            ids = pd.Index(pd.unique(_as_id_array(ids)))
+        self._index = ids
+
+
+def _append_ids(index: pd.Index, new: np.ndarray) -> pd.Index:
+    """``index`` followed by ``new``, every id kept as given.
+
+    ``Index.append`` infers a common dtype, which turns int ids into floats when a
+    float id arrives (``1000`` becomes ``1000.0``, ``2**63 - 1`` a rounded float
+    that no longer finds the id): ids of another kind go to an object index.
+    """
+    if index.dtype != object and new.dtype == index.dtype:
+        return index.append(pd.Index(new))
+    values = np.empty(len(index) + len(new), dtype=object)
+    values[: len(index)] = index.to_numpy(dtype=object)
+    values[len(index) :] = new
+    return pd.Index(values, dtype=object)
 
 
 def _as_id_array(ids) -> np.ndarray:
@@ -102,7 +127,13 @@ def _as_id_array(ids) -> np.ndarray:
     if isinstance(ids, list | tuple):
         # Keep each id's own type: np.asarray would turn [1, "a"] into strings.
         arr = np.empty(len(ids), dtype=object)
-        arr[:] = ids
+        try:
+            arr[:] = ids
+        except ValueError:
+            # Sequence ids of one length ([("a", 1), ("b", 2)]) would broadcast
+            # into a 2-D array: place them one by one.
+            for position, id_ in enumerate(ids):
+                arr[position] = id_
         return arr
     arr = np.asarray(ids)
     if arr.dtype.kind in "US":
@@ -176,21 +207,45 @@ def check_ids(ids, name: str) -> np.ndarray:
                 else f"{name} column contains an infinite value at row {row}."
             )
     elif arr.dtype == object:
+        if arr.ndim != 1:
+            raise ValueError(
+                f"{name} column must be 1-D (one id per row); got shape {arr.shape}."
+            )
         missing = pd.isna(arr)
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
             raise ValueError(
                 f"{name} column contains missing values (NaN/None) at row {row}."
             )
-        for row, value in enumerate(arr[: min(len(arr), 1)]):
-            if not isinstance(value, Hashable):
+        _check_hashable(arr, name)
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(
+            f"{name} column has unsupported dtype {arr.dtype}; ids must be integers, "
+            "strings or other hashable values (convert with .astype(str))."
+        )
+    return arr
+
+
+def _check_hashable(arr: np.ndarray, name: str) -> None:
+    """Raise a ValueError naming the first unhashable id of an object array."""
+    try:
+        deque(map(hash, arr), maxlen=0)  # C loop; str hashes are cached
+    except TypeError:
+        for row, value in enumerate(arr):
+            try:
+                hash(value)
+            except TypeError:
                 raise ValueError(
                     f"{name} column holds an unhashable value at row {row}: "
-                    f"{type(value).__name__}."
-                )
-    elif arr.dtype.kind not in "iub":
-        raise ValueError(f"{name} column has unsupported dtype {arr.dtype}.")
-    return arr
+                    f"{type(value).__name__} {_short_repr(value)}. Ids must be "
+                    "hashable (int, str, tuple, ...)."
+                ) from None
+        raise  # pragma: no cover - hash failed, then succeeded
+
+
+def _short_repr(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_interactions(
@@ -221,8 +276,15 @@ def check_interactions(
     Raises
     ------
     ValueError
-        Empty X, fewer than two columns, missing or NaN ids, mismatched lengths,
-        NaN/infinite or non-numeric targets, a 2-D y with more than one column.
+        Empty X, fewer than two columns, missing, NaN or unhashable ids, id columns
+        of datetimes or complex numbers, mismatched lengths, NaN/infinite or
+        non-numeric targets (see :func:`check_target`), a 2-D y with more than one
+        column.
+
+    Notes
+    -----
+    Duplicate (user, item) rows are kept: each row is one observation (the
+    package-wide policy, see the data-contract page of the user guide).
 
     Examples
     --------
@@ -240,7 +302,7 @@ def check_interactions(
         if len(set(columns)) != len(columns):
             raise ValueError(f"X has duplicate column names: {columns}.")
     else:
-        if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        if sparse.issparse(X):
             raise ValueError(
                 f"{estimator_name} does not accept sparse X: pass a DataFrame or a "
                 "dense 2-D array whose first two columns are user id and item id."
@@ -310,6 +372,11 @@ def check_interactions(
 def check_target(y, n_rows: int | None = None) -> np.ndarray:
     """Validate ratings / labels: 1-D, numeric, finite; returns float64.
 
+    Accepted: numbers (bool, int, float, nullable pandas numbers, object arrays of
+    numbers). Rejected with a ``ValueError``: strings (also ``"4"``), complex
+    numbers, datetimes, missing values, infinite values and values beyond the
+    float32 range (about ``3.4e38``) that the neural estimators compute in.
+
     Examples
     --------
     >>> check_target([1, 2, 3]).dtype
@@ -318,12 +385,16 @@ def check_target(y, n_rows: int | None = None) -> np.ndarray:
     Traceback (most recent call last):
     ...
     ValueError: y contains an infinite value at row 1 (ratings must be finite).
+    >>> check_target(["4", "5"])
+    Traceback (most recent call last):
+    ...
+    ValueError: y must hold numeric ratings or 0/1 labels; got dtype <U1.
     """
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
             raise ValueError(f"y must be 1-D; got a DataFrame of shape {y.shape}.")
         y = y.iloc[:, 0]
-    arr = np.asarray(y)
+    arr = as_float_array(y, "y", "numeric ratings or 0/1 labels")
     if arr.ndim == 2 and arr.shape[1] == 1:
         import warnings
 
@@ -338,14 +409,6 @@ def check_target(y, n_rows: int | None = None) -> np.ndarray:
         arr = arr.ravel()
     if arr.ndim != 1:
         raise ValueError(f"y must be 1-D; got an array of shape {arr.shape}.")
-    if arr.dtype.kind not in "biuf":
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"y must hold numeric ratings or 0/1 labels; got dtype {arr.dtype}."
-            ) from None
-    arr = arr.astype(np.float64, copy=True)
     nan = np.isnan(arr)
     if nan.any():
         row = int(np.flatnonzero(nan)[0])
@@ -356,12 +419,119 @@ def check_target(y, n_rows: int | None = None) -> np.ndarray:
         raise ValueError(
             f"y contains an infinite value at row {row} (ratings must be finite)."
         )
+    too_large = np.abs(arr) > MAX_ABS_TARGET
+    if too_large.any():
+        row = int(np.flatnonzero(too_large)[0])
+        raise ValueError(
+            f"y holds {float(arr[row])!r} at row {row}, beyond the float32 range "
+            "(about 3.4e38) the models compute in; rescale y."
+        )
     if n_rows is not None and len(arr) != n_rows:
         raise ValueError(
             f"Found input variables with inconsistent numbers of samples: X has "
             f"{n_rows} rows but y has {len(arr)} (mismatched lengths)."
         )
     return arr
+
+
+_NOT_NUMBERS = (str, bytes, complex, np.complexfloating, np.datetime64, np.timedelta64)
+MAX_ABS_TARGET = float(np.finfo(np.float32).max)
+"""Largest rating magnitude :func:`check_target` accepts (float32's largest value)."""
+
+
+def as_float_array(values, name: str, expected: str = "numeric values") -> np.ndarray:
+    """A new float64 array of ``values`` (any shape); missing values become NaN.
+
+    Bools, ints, floats, nullable pandas numbers and object arrays of numbers are
+    accepted. Strings (even ``"4"``), bytes, complex numbers, datetimes and
+    timedeltas are a ``ValueError`` that names ``name`` and the offending dtype or
+    value: converting them silently would hide a wrong column.
+
+    Examples
+    --------
+    >>> as_float_array([1, True, 2.5], "y_true").tolist()
+    [1.0, 1.0, 2.5]
+    >>> as_float_array(np.array([1, "2"], dtype=object), "y_true")
+    Traceback (most recent call last):
+    ...
+    ValueError: y_true must hold numeric values; found str '2' at row 1.
+    """
+    if isinstance(values, pd.Series | pd.Index):
+        values = values.array
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = np.asarray(values.astype(object))
+        elif pd.api.types.is_bool_dtype(values.dtype) or (
+            pd.api.types.is_numeric_dtype(values.dtype)
+            and not pd.api.types.is_complex_dtype(values.dtype)
+        ):
+            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        arr = np.asarray(values)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(
+            f"{name} must be an array of {expected}; could not read it as one ({exc})"
+        ) from None
+    kind = arr.dtype.kind
+    if kind in "biuf":
+        return arr.astype(np.float64, copy=True)
+    if kind != "O":
+        raise ValueError(f"{name} must hold {expected}; got dtype {arr.dtype}.")
+    flat = arr.ravel()
+    for row, value in enumerate(flat):
+        if isinstance(value, _NOT_NUMBERS) or not (
+            _is_missing(value) or isinstance(value, Number | np.number)
+        ):
+            raise ValueError(
+                f"{name} must hold {expected}; found {type(value).__name__} "
+                f"{_short_repr(value)} at row {row}."
+            )
+    out = np.empty(flat.shape, dtype=np.float64)
+    for row, value in enumerate(flat):
+        out[row] = np.nan if _is_missing(value) else float(value)
+    return out.reshape(arr.shape)
+
+
+def check_timestamps(values: pd.Series, column) -> np.ndarray:
+    """Interaction times as float64 (numbers as given, datetimes in ns since epoch).
+
+    Timezone-aware datetimes are compared in UTC. Missing (``NaN``/``NaT``) or
+    infinite times and columns of any other dtype are a ``ValueError`` naming the
+    column: a splitter or scorer cannot put such rows in time order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_timestamps(pd.Series([3, 1]), "timestamp").tolist()
+    [3.0, 1.0]
+    >>> check_timestamps(pd.Series(pd.to_datetime([1, None], unit="s")), "t")
+    Traceback (most recent call last):
+    ...
+    ValueError: Column 't' contains missing or infinite timestamps (row 1).
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        missing = values.isna().to_numpy()
+        times = values.to_numpy().astype("datetime64[ns]").astype(np.int64)
+        times = times.astype(np.float64)
+    elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(
+        dtype
+    ):
+        times = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = ~np.isfinite(times)
+    else:
+        raise ValueError(
+            f"Column {column!r} must hold numeric timestamps or datetimes; got dtype "
+            f"{dtype}."
+        )
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"Column {column!r} contains missing or infinite timestamps (row {row})."
+        )
+    return times
 
 
 def check_text_columns(side: pd.DataFrame, text_columns: Sequence[str]) -> None:

@@ -1,0 +1,169 @@
+"""Bounded-memory serving: ``predict`` and ``recommend`` work in chunks.
+
+The chunk sizes are private constants of :mod:`sklearn_metarec.base`; shrinking them
+must not change any result, and no hook may see more than one chunk at a time.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+import sklearn_metarec.base as base
+from sklearn_metarec import (
+    HybridMetaRecommender,
+    LLMContentRecommender,
+    MetaCFRecommender,
+)
+from sklearn_metarec.baselines import (
+    BiasRecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+)
+from sklearn_metarec.datasets import make_interactions
+from sklearn_metarec.text import TfidfSVDEncoder
+
+_FAST = {"max_epochs": 1, "embedding_dim": 4, "random_state": 0}
+#: Every row's score is computed on its own: chunking is bit-identical.
+EXACT = [
+    BiasRecommender(),
+    PopularityRecommender(),
+    ItemKNNRecommender(n_neighbors=5),
+    MetaCFRecommender(**_FAST),
+    MetaCFRecommender(inner_solver="gradient", **_FAST),
+]
+#: An MLP head, or the text projection of cold items, is a float32 matrix product
+#: whose rounding depends on how many rows it multiplies at once (as predicting
+#: the same rows in two calls does): equal to float32 precision.
+ROUNDED = [
+    MetaCFRecommender(hidden_dims=(8,), **_FAST),
+    MetaCFRecommender(
+        hidden_dims=(8,), adapt="user+head", inner_solver="gradient", **_FAST
+    ),
+    LLMContentRecommender(encoder=TfidfSVDEncoder(n_components=8), **_FAST),
+    HybridMetaRecommender(encoder=TfidfSVDEncoder(n_components=8), **_FAST),
+]
+
+
+EXACT_IDS = ["bias", "popularity", "itemknn", "metacf", "metacf-gradient"]
+ROUNDED_IDS = ["metacf-mlp", "metacf-user+head", "llm-content", "hybrid"]
+
+
+@pytest.fixture(scope="module")
+def log():
+    """A log, and rows to score with cold users and cold items among them."""
+    X, y = make_interactions(n_users=40, n_items=30, n_interactions=500, random_state=0)
+    X_train, y_train = X.iloc[:420], y[:420]
+    X_test = X.copy()
+    X_test.loc[::7, "user_id"] = 999  # cold users
+    X_test.loc[::5, "item_id"] = 998  # a cold item, with its title and genres
+    return X_train, y_train, X_test
+
+
+class _Spy:
+    """Records the size of each call to a hook of a fitted estimator."""
+
+    def __init__(self, monkeypatch, est, hook):
+        self.sizes = []
+        method = getattr(est, hook)
+
+        def spy(arg):
+            self.sizes.append(len(arg))
+            return method(arg)
+
+        monkeypatch.setattr(est, hook, spy)
+
+
+def _predict_in_chunks(est, X, monkeypatch, rows):
+    monkeypatch.setattr(base, "_PREDICT_CHUNK_ROWS", rows)
+    spy = _Spy(monkeypatch, est, "_predict")
+    scores = est.predict(X)
+    monkeypatch.undo()
+    assert spy.sizes == [min(rows, len(X) - s) for s in range(0, len(X), rows)]
+    return scores
+
+
+@pytest.mark.parametrize("est", EXACT, ids=EXACT_IDS)
+def test_chunked_predict_is_bit_identical(est, log, monkeypatch):
+    X_train, y_train, X_test = log
+    est = clone(est).fit(X_train, y_train)
+    whole = est.predict(X_test)
+    for rows in (1, 7, 64):
+        np.testing.assert_array_equal(
+            _predict_in_chunks(est, X_test, monkeypatch, rows), whole
+        )
+
+
+@pytest.mark.parametrize("est", ROUNDED, ids=ROUNDED_IDS)
+def test_chunked_predict_equals_to_float32_precision(est, log, monkeypatch):
+    X_train, y_train, X_test = log
+    est = clone(est).fit(X_train, y_train)
+    whole = est.predict(X_test)
+    for rows in (7, 64):
+        chunked = _predict_in_chunks(est, X_test, monkeypatch, rows)
+        np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("est", EXACT[:4], ids=EXACT_IDS[:4])
+def test_recommend_scores_bounded_chunks_of_users(est, log, monkeypatch):
+    X_train, y_train, _ = log
+    est = clone(est).fit(X_train, y_train)
+    users = [*X_train["user_id"].unique(), "cold-1", "cold-2"]
+    whole = est.recommend(users, n=5)
+    n_items = len(est.item_index_)
+    monkeypatch.setattr(base, "_RECOMMEND_CHUNK_CELLS", 3 * n_items)
+    spy = _Spy(monkeypatch, est, "_score_items")
+    chunked = est.recommend(users, n=5)
+    assert max(spy.sizes) == 3 and sum(spy.sizes) == len(users)
+    assert len(chunked) == len(whole)
+    for a, b in zip(chunked, whole):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bench_scale_cases_run():
+    """The benchmark's cases, in this process on tiny data (the script runs each
+    in a subprocess)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
+    spec = importlib.util.spec_from_file_location("bench_scale", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    common = {"torch_threads": 0, "n_items": 40, "ratings_per_user": 5}
+    fit = bench.fit_case({**common, "n_users": 60, "max_epochs": 1})
+    assert [r["estimator"] for r in fit["rows"]] == ["bias", "metacf"]
+    assert fit["n_ratings"] == 300
+    serve = bench.serve_case(
+        {**common, "n_users": 60, "estimator": "bias", "max_epochs": 1}
+        | {"predict_rows": 500}
+    )
+    calls = [r["call"] for r in serve["rows"]]
+    assert calls[0] == "fit" and calls[-1] == "recommend 60 users"
+    for row in fit["rows"] + serve["rows"]:
+        assert row["wall_s"] >= 0 and row["peak_rss_mib"] >= row["rss_before_mib"] > 0
+    results = [{**common, "n_users": 60, **fit}]
+    table = bench.fit_table(results)
+    assert table[1]["fit s / first"] == pytest.approx(1.0)
+    assert len(bench.serve_table([{"estimator": "bias", **serve}])) == len(calls)
+
+
+def test_recommend_runs_an_mlp_head_on_bounded_blocks(log, monkeypatch):
+    import sklearn_metarec.recommenders._meta_base as meta_base
+
+    X_train, y_train, _ = log
+    est = MetaCFRecommender(hidden_dims=(8,), **_FAST).fit(X_train, y_train)
+    users = X_train["user_id"].unique()[:10]
+    whole = est.recommend(users, n=5)
+    n_items = len(est.item_index_)
+    monkeypatch.setattr(meta_base, "_HEAD_CHUNK_CELLS", 2 * n_items)
+    pairs = []
+    hook = est._model.head.mlp.register_forward_hook(
+        lambda module, args, output: pairs.append(args[0].shape[:-1].numel())
+    )
+    try:
+        blocked = est.recommend(users, n=5)
+    finally:
+        hook.remove()
+    assert pairs and max(pairs) <= 2 * n_items
+    for a, b in zip(blocked, whole):
+        np.testing.assert_array_equal(a, b)
