@@ -88,6 +88,14 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"__init__\.py",
     "download_all_examples": False,
     "remove_config_comments": True,
+    # Getting started first; the evaluation examples, which build on the others,
+    # last. Every folder of examples/ must be listed.
+    "subsection_order": [
+        "../examples/quickstart",
+        "../examples/serving",
+        "../examples/text",
+        "../examples/evaluation",
+    ],
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("sklearn_metarec",),
     "backreferences_dir": "generated/backreferences",

@@ -113,4 +113,8 @@ fig.tight_layout()
 # %%
 # One user is an anecdote: the example
 # :ref:`sphx_glr_auto_examples_evaluation_plot_cold_start_curve.py` measures the same
-# thing over many held-out users.
+# thing over many held-out users. The meta-learning recommenders have the same
+# methods: :ref:`sphx_glr_auto_examples_serving_plot_partial_fit_new_users.py` serves
+# new users with :class:`~sklearn_metarec.MetaCFRecommender`, and
+# :ref:`sphx_glr_auto_examples_text_plot_new_items_from_text.py` serves new movies
+# from their text.
