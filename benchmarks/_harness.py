@@ -74,6 +74,7 @@ METRIC_COLUMNS = (
     "nDCG@3",
     f"cat nDCG@{CATALOG_K}",
     f"cat Recall@{CATALOG_K}",
+    f"new nDCG@{CATALOG_K}",
 )
 
 
@@ -289,9 +290,74 @@ def evaluate_scenario(fitted, X, y, scenario, *, rating_metrics=True) -> dict:
         out[f"cat Recall@{CATALOG_K}"] = recall_at_k(
             y_true, y_score, k=CATALOG_K, threshold=1.0
         )
+    out[f"new nDCG@{CATALOG_K}"] = _new_item_ndcg(
+        adapted, X, y, scenario, query_users, query_items, y_query
+    )
     out["partial_fit s"] = adapt_s
     out["n_users"] = len(users)
     return out
+
+
+def _pair_rows(X, scenario, users, items):
+    """Every (user, item) pair as rows of ``X``'s columns, user-major.
+
+    A column that is constant per user over the scenario's rows is taken from one of
+    the user's rows, every other column from one of the item's rows.
+    """
+    rows = np.concatenate([scenario.support, scenario.query])
+    sub = X.iloc[rows]
+    user_col, item_col = X.columns[0], X.columns[1]
+    user_columns = [
+        c
+        for c in X.columns[2:]
+        if sub.groupby(user_col, sort=False)[c].nunique(dropna=False).max() <= 1
+        and sub.groupby(item_col, sort=False)[c].nunique(dropna=False).max() > 1
+    ]
+    user_rows = sub.drop_duplicates(user_col).set_index(user_col).loc[users]
+    item_rows = sub.drop_duplicates(item_col).set_index(item_col).loc[items]
+    frame = pd.DataFrame(
+        {user_col: np.repeat(users, len(items)), item_col: np.tile(items, len(users))}
+    )
+    for column in X.columns[2:]:
+        if column in user_columns:
+            frame[column] = np.repeat(user_rows[column].to_numpy(), len(items))
+        else:
+            frame[column] = np.tile(item_rows[column].to_numpy(), len(users))
+    return frame
+
+
+def _new_item_ndcg(adapted, X, y, scenario, query_users, query_items, y_query):
+    """nDCG@10 of ranking only the items never seen in training.
+
+    Candidates: the scenario's items that are in no train row but in a support row
+    (the new items ``partial_fit`` added to the catalogue), minus the user's own
+    support items; every candidate is scored with ``predict``. Relevant: the user's
+    query items among the candidates rated >= 4. NaN where the scenario has no new
+    item (warm, user-cold).
+    """
+    item_ids = _ids(X, 1)
+    user_ids = _ids(X, 0)
+    support = _fresh_support(scenario)
+    new_items = np.setdiff1d(item_ids[support], item_ids[scenario.train])
+    if not len(new_items):
+        return float("nan")
+    candidates = pd.Index(new_items)
+    relevant = (y_query >= RELEVANT_RATING) & np.isin(query_items, new_items)
+    users = pd.unique(query_users[relevant])
+    if not len(users):
+        return float("nan")
+    n_items = len(candidates)
+    frame = _pair_rows(X, scenario, users, candidates.to_numpy())
+    scores = np.asarray(adapted.predict(frame), dtype=np.float64).reshape(-1, n_items)
+    user_pos = pd.Index(users)
+    seen_rows = support[np.isin(user_ids[support], users)]
+    seen_col = candidates.get_indexer(item_ids[seen_rows])
+    keep = seen_col >= 0
+    scores[user_pos.get_indexer(user_ids[seen_rows][keep]), seen_col[keep]] = -np.inf
+    y_true = np.zeros_like(scores)
+    rows = user_pos.get_indexer(query_users[relevant])
+    y_true[rows, candidates.get_indexer(query_items[relevant])] = 1.0
+    return ndcg_at_k(y_true, scores, k=CATALOG_K)
 
 
 def scenario_summary(X, y, scenarios: Mapping) -> list[dict]:

@@ -149,6 +149,11 @@ outside every estimator's catalogue and counts as a miss; \
 be ranked. In the item-cold scenarios only new items are relevant while the \
 catalogue holds old and new items alike: a model must rank a new item, known \
 from a few support ratings or its text, above the established items to score there.
+- **new nDCG@10**: ranking among the items never seen in training only: each user's \
+candidates are the scenario's new items (in support rows, in no train row) minus the \
+user's own support items, scored with `predict`; relevant = the user's query items \
+among them rated >= 4. Empty (`–`) where a scenario has no new item; in user_cold \
+the few new items are those that new users' support rows bring.
 - **partial_fit s**: the scenario's one-call adaptation.
 - **Time and memory**: *adapt ms* is `partial_fit` of one user_cold user with their \
 first 10 support rows, one call per user, for the first 200 user_cold users with at \

@@ -1,0 +1,393 @@
+"""How fit cost grows with the number of users, and the memory of predict / recommend.
+
+Two parts, on synthetic logs from
+:func:`~sklearn_metarec.datasets.make_interactions` (user id, item id, title and
+genres; every user rates ``--ratings-per-user`` items on average):
+
+1. **Fit**: :class:`~sklearn_metarec.MetaCFRecommender` and, as the reference,
+   :class:`~sklearn_metarec.baselines.BiasRecommender` are fitted one after the other
+   in one process per size (10k, 50k and 200k users over 5k items by default); the
+   table gives wall time and peak memory of each fit and how both grow against the
+   smallest size.
+2. **Serving memory**: on 100k users x 50k items, one process per estimator fits it,
+   then measures ``predict`` on 100k and 1M rows (and, for reference, on 1M rows with
+   the row chunking switched off) and ``recommend(n=10)`` for 10k and for all 100k
+   users. Memory above the RSS before each call should stay flat as the calls grow:
+   ``predict`` scores rows in blocks of ``_PREDICT_CHUNK_ROWS`` and ``recommend``
+   holds at most ``_RECOMMEND_CHUNK_CELLS`` scores at once (both constants are in
+   ``sklearn_metarec/base.py``).
+
+Every case runs in a fresh Python subprocess, so one case's memory does not carry
+over to the next. Inside it, each measured call starts after ``gc.collect()`` and
+``malloc_trim(0)`` (freed memory goes back to the system), and its peak is the
+kernel's high-water mark, reset at the start of the call, or a 20 ms RSS sampler
+(``benchmarks/_harness.py``, :class:`PeakRSS`).
+
+Usage::
+
+    python benchmarks/bench_scale.py [--sizes 10000,50000,200000] [--n-items 5000]
+        [--ratings-per-user 20] [--max-epochs 2] [--serve-users 100000]
+        [--serve-items 50000] [--serve-max-epochs 1] [--predict-rows 1000000]
+        [--torch-threads 1] [--skip-fit] [--skip-serve] [--quick] [--no-write]
+
+The tables are printed and written to section ``scale`` of ``docs/benchmarks.md``
+(``--quick``, tiny sizes for a smoke test, never writes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import gc
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from _harness import PeakRSS, rss_mib  # noqa: E402
+from _report import markdown_table, write_section  # noqa: E402
+
+QUICK = {
+    "sizes": [500, 1000],
+    "n_items": 200,
+    "ratings_per_user": 20,
+    "max_epochs": 1,
+    "serve_users": 2000,
+    "serve_items": 1000,
+    "predict_rows": 100_000,
+}
+
+
+# ----------------------------------------------------------------- child process
+def _trim() -> None:
+    """Collect garbage and hand freed heap memory back to the system (glibc)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _load_avg() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover
+        return float("nan")
+
+
+def _measure(label: str, call) -> tuple[dict, object]:
+    """Run ``call()`` and return its wall time and memory, and its result."""
+    _trim()
+    load = _load_avg()
+    with PeakRSS(interval=0.02) as mem:
+        start = time.perf_counter()
+        result = call()
+        wall = time.perf_counter() - start
+    row = {
+        "call": label,
+        "wall_s": wall,
+        "rss_before_mib": mem.start_mib,
+        "peak_rss_mib": mem.peak_mib,
+        "delta_mib": mem.peak_mib - mem.start_mib,
+        "load_avg": load,
+    }
+    print(f"  {label}: {wall:.2f} s, +{row['delta_mib']:.0f} MiB", file=sys.stderr)
+    return row, result
+
+
+def _estimator(name: str, max_epochs: int, random_state: int = 0):
+    from sklearn_metarec import MetaCFRecommender
+    from sklearn_metarec.baselines import BiasRecommender
+
+    if name == "bias":
+        return BiasRecommender()
+    return MetaCFRecommender(max_epochs=max_epochs, random_state=random_state)
+
+
+def _data(n_users: int, n_items: int, ratings_per_user: int):
+    from sklearn_metarec.datasets import make_interactions
+
+    start = time.perf_counter()
+    n = min(n_users * ratings_per_user, n_users * n_items)
+    X, y = make_interactions(n_users, n_items, n, random_state=0)
+    info = {
+        "make_interactions_s": time.perf_counter() - start,
+        "n_ratings": len(X),
+        "n_users_rated": int(X["user_id"].nunique()),
+        "n_items_rated": int(X["item_id"].nunique()),
+        "X_mib": float(X.memory_usage(deep=True).sum()) / 2**20,
+    }
+    return X, y, info
+
+
+def fit_case(cfg: dict) -> dict:
+    """Fit BiasRecommender, then MetaCFRecommender, on one synthetic log."""
+    X, y, info = _data(cfg["n_users"], cfg["n_items"], cfg["ratings_per_user"])
+    info["rss_after_data_mib"] = rss_mib()
+    rows = []
+    for name in ("bias", "metacf"):
+        est = _estimator(name, cfg["max_epochs"])
+        row, _ = _measure(f"fit {name}", lambda est=est: est.fit(X, y))
+        row["estimator"] = name
+        if hasattr(est, "history_"):
+            row["epochs_s"] = float(sum(est.history_[:, "dur"]))
+        rows.append(row)
+        del est
+    return {**info, "rows": rows}
+
+
+def serve_case(cfg: dict) -> dict:
+    """Fit one estimator on a large log, then measure predict and recommend."""
+    import numpy as np
+
+    import sklearn_metarec.base as base
+
+    X, y, info = _data(cfg["n_users"], cfg["n_items"], cfg["ratings_per_user"])
+    est = _estimator(cfg["estimator"], cfg["max_epochs"])
+    fit_row, _ = _measure("fit", lambda: est.fit(X, y))
+    rng = np.random.default_rng(0)
+    n_rows = cfg["predict_rows"]
+    rows = rng.choice(len(X), n_rows, replace=n_rows > len(X))
+    X_big = X.iloc[rows].reset_index(drop=True)
+    X_small = X_big.iloc[: n_rows // 10]
+    users = np.arange(cfg["n_users"])
+    out = [fit_row]
+    calls = [
+        (f"predict {len(X_small):,} rows", lambda: est.predict(X_small)),
+        (f"predict {len(X_big):,} rows", lambda: est.predict(X_big)),
+        (f"predict {len(X_big):,} rows, unchunked", lambda: est.predict(X_big)),
+        ("recommend 1 user (first call)", lambda: est.recommend(users[:1], n=10)),
+        (
+            f"recommend {len(users) // 10:,} users",
+            lambda: est.recommend(users[: len(users) // 10], n=10),
+        ),
+        (f"recommend {len(users):,} users", lambda: est.recommend(users, n=10)),
+    ]
+    chunk_rows = base._PREDICT_CHUNK_ROWS
+    for label, call in calls:
+        if label.endswith("unchunked"):
+            base._PREDICT_CHUNK_ROWS = len(X_big) + 1
+        try:
+            row, result = _measure(label, call)
+        finally:
+            base._PREDICT_CHUNK_ROWS = chunk_rows
+        out.append(row)
+        del result
+    info["predict_chunk_rows"] = chunk_rows
+    info["recommend_chunk_cells"] = base._RECOMMEND_CHUNK_CELLS
+    return {**info, "rows": out}
+
+
+def child(argv: list[str]) -> None:
+    cfg = json.loads(argv[0])
+    if cfg["torch_threads"]:
+        import torch
+
+        torch.set_num_threads(cfg["torch_threads"])
+    result = fit_case(cfg) if cfg["kind"] == "fit" else serve_case(cfg)
+    print(json.dumps(result))
+
+
+def run_child(cfg: dict) -> dict:
+    """Run one case in a fresh interpreter; its progress goes to our stderr."""
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(cfg)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------- tables
+def fit_table(results: list[dict]) -> list[dict]:
+    """One row per (size, estimator); growth against the first size."""
+    first = {row["estimator"]: row for row in results[0]["rows"]}
+    n0, r0 = results[0]["n_users"], results[0]["n_ratings"]
+    table = []
+    for res in results:
+        for row in res["rows"]:
+            ref = first[row["estimator"]]
+            table.append(
+                {
+                    "users": f"{res['n_users']:,}",
+                    "items": f"{res['n_items']:,}",
+                    "ratings": f"{res['n_ratings']:,}",
+                    "estimator": row["estimator"],
+                    "fit s": row["wall_s"],
+                    "fit s / first": row["wall_s"] / ref["wall_s"],
+                    "users / first": res["n_users"] / n0,
+                    "ratings / first": res["n_ratings"] / r0,
+                    "RSS before MiB": row["rss_before_mib"],
+                    "peak RSS MiB": row["peak_rss_mib"],
+                    "fit peak - before MiB": row["delta_mib"],
+                    "fit memory / first": row["delta_mib"] / ref["delta_mib"],
+                    "load avg": row["load_avg"],
+                }
+            )
+    return table
+
+
+def serve_table(results: list[dict]) -> list[dict]:
+    table = []
+    for res in results:
+        for row in res["rows"]:
+            table.append(
+                {
+                    "estimator": res["estimator"],
+                    "call": row["call"],
+                    "wall s": row["wall_s"],
+                    "RSS before MiB": row["rss_before_mib"],
+                    "peak RSS MiB": row["peak_rss_mib"],
+                    "peak - before MiB": row["delta_mib"],
+                    "load avg": row["load_avg"],
+                }
+            )
+    return table
+
+
+def describe(args, fit_results, serve_results, elapsed) -> str:
+    parts = []
+    if fit_results:
+        data = fit_results[-1]
+        parts.append(
+            "### Fit time and memory against the number of users\n\n"
+            f"`make_interactions(n_users, {args.n_items:,} items, "
+            f"{args.ratings_per_user} x n_users ratings, random_state=0)` (user id, "
+            "item id, title, genres; the largest log takes "
+            f"{data['make_interactions_s']:.1f} s to generate and "
+            f"{data['X_mib']:.0f} MiB). One fresh process per size fits "
+            "`BiasRecommender()` then "
+            f"`MetaCFRecommender(max_epochs={args.max_epochs}, random_state=0)` "
+            "(other parameters default: ridge inner solver, embedding_dim=16, "
+            "meta_batch_size=32, title and genres as item features), torch on "
+            f"{args.torch_threads} thread. *fit peak - before* is the peak RSS "
+            "during `fit` above the RSS just before it (the log is already in "
+            "memory); */ first* columns divide by the smallest size.\n\n"
+            + markdown_table(fit_table(fit_results), floatfmt=".2f")
+        )
+    if serve_results:
+        data = serve_results[0]
+        parts.append(
+            "### Memory of predict and recommend\n\n"
+            f"`make_interactions({data['n_users']:,} users, {data['n_items']:,} "
+            f"items, {data['n_ratings']:,} ratings, random_state=0)`; one fresh "
+            "process per estimator fits it (`MetaCFRecommender("
+            f"max_epochs={args.serve_max_epochs}, random_state=0)`: the model's "
+            "quality does not matter here), then runs the calls in table order. "
+            "`predict` gets rows drawn at random from the log (the smaller call "
+            "takes the first tenth of them); *unchunked* is the same call with "
+            "`_PREDICT_CHUNK_ROWS` raised above the number of rows, i.e. the "
+            "behaviour before chunking. `predict` scores "
+            f"{data['predict_chunk_rows']:,} rows at a time and `recommend` "
+            f"{data['recommend_chunk_cells']:,} (user, item) scores at a time "
+            f"({data['recommend_chunk_cells'] // data['n_items']} users of "
+            f"{data['n_items']:,} items). The first `recommend` call builds the "
+            "users x items matrix of seen items (O(ratings), cached), so the "
+            "later calls show the cost per user. *peak - before* is the peak RSS "
+            "during the call above the RSS just before it; it includes the "
+            "result (8 bytes per predicted row; one array of 10 ids per "
+            "recommended user).\n\n"
+            + markdown_table(serve_table(serve_results), floatfmt=".2f")
+        )
+    parts.append(
+        f"Total wall time of the command: {elapsed:.0f} s. *load avg* is the "
+        "1-minute load average when the call started: other processes share "
+        "this machine's 2 cores, and a load above 2 inflates wall times."
+    )
+    return "\n".join(parts)
+
+
+def main(argv=None) -> str:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child"]:
+        child(argv[1:])
+        return ""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,50000,200000")
+    parser.add_argument("--n-items", type=int, default=5000)
+    parser.add_argument("--ratings-per-user", type=int, default=20)
+    parser.add_argument("--max-epochs", type=int, default=2)
+    parser.add_argument("--serve-users", type=int, default=100_000)
+    parser.add_argument("--serve-items", type=int, default=50_000)
+    parser.add_argument("--serve-max-epochs", type=int, default=1)
+    parser.add_argument("--predict-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads in each case (0: torch's default)",
+    )
+    parser.add_argument("--skip-fit", action="store_true")
+    parser.add_argument("--skip-serve", action="store_true")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes (smoke test); never writes"
+    )
+    parser.add_argument(
+        "--no-write", action="store_true", help="do not update docs/benchmarks.md"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+        args.serve_max_epochs = 1
+    sizes = (
+        args.sizes
+        if isinstance(args.sizes, list)
+        else [int(s) for s in args.sizes.split(",")]
+    )
+    common = {"torch_threads": args.torch_threads}
+    total = time.perf_counter()
+
+    fit_results = []
+    if not args.skip_fit:
+        for n_users in sizes:
+            print(f"fit, {n_users:,} users", file=sys.stderr)
+            cfg = {
+                **common,
+                "kind": "fit",
+                "n_users": n_users,
+                "n_items": args.n_items,
+                "ratings_per_user": args.ratings_per_user,
+                "max_epochs": args.max_epochs,
+            }
+            fit_results.append({**cfg, **run_child(cfg)})
+    serve_results = []
+    if not args.skip_serve:
+        for name in ("bias", "metacf"):
+            print(f"serve, {name}", file=sys.stderr)
+            cfg = {
+                **common,
+                "kind": "serve",
+                "estimator": name,
+                "n_users": args.serve_users,
+                "n_items": args.serve_items,
+                "ratings_per_user": args.ratings_per_user,
+                "max_epochs": args.serve_max_epochs,
+                "predict_rows": args.predict_rows,
+            }
+            serve_results.append({**cfg, **run_child(cfg)})
+    elapsed = time.perf_counter() - total
+    body = describe(args, fit_results, serve_results, elapsed)
+    print(body)
+    if not (args.quick or args.no_write):
+        command = " ".join(["python benchmarks/bench_scale.py", *argv])
+        path = write_section(
+            "scale",
+            "Scaling: fit time and memory against users; predict / recommend memory",
+            command,
+            body,
+        )
+        print(f"wrote {path}", file=sys.stderr)
+    return body
+
+
+if __name__ == "__main__":
+    main()
