@@ -222,13 +222,13 @@ def fit_table(results: list[dict]) -> list[dict]:
                     "ratings": f"{res['n_ratings']:,}",
                     "estimator": row["estimator"],
                     "fit s": row["wall_s"],
-                    "fit s / first": row["wall_s"] / ref["wall_s"],
+                    "fit s / first": _ratio(row["wall_s"], ref["wall_s"]),
                     "users / first": res["n_users"] / n0,
                     "ratings / first": res["n_ratings"] / r0,
                     "RSS before MiB": row["rss_before_mib"],
                     "peak RSS MiB": row["peak_rss_mib"],
                     "fit peak - before MiB": row["delta_mib"],
-                    "fit memory / first": row["delta_mib"] / ref["delta_mib"],
+                    "fit memory / first": _ratio(row["delta_mib"], ref["delta_mib"]),
                     "load avg": row["load_avg"],
                 }
             )
@@ -389,5 +389,11 @@ def main(argv=None) -> str:
     return body
 
 
+def _ratio(value: float, reference: float) -> float:
+    """``value / reference``; NaN when the reference is 0 (tiny smoke-test runs)."""
+    return value / reference if reference else float("nan")
+
+
 if __name__ == "__main__":
     main()
+

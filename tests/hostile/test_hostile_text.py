@@ -31,7 +31,8 @@ def _check_embeddings(out, n):
     assert out.shape == (n, 4) and out.dtype == np.float32
     assert np.all(np.isfinite(out))
     norms = np.linalg.norm(out, axis=1)
-    assert np.all((np.abs(norms - 1) < 1e-4) | (norms == 0)), norms
+    # Unit norm, or (numerically) zero for a text with no known term.
+    assert np.all((np.abs(norms - 1) < 1e-4) | (norms < 1e-6)), norms
 
 
 @settings(max_examples=30, deadline=None)
