@@ -396,4 +396,3 @@ def _ratio(value: float, reference: float) -> float:
 
 if __name__ == "__main__":
     main()
-
