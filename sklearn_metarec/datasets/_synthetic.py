@@ -6,7 +6,8 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
+
+from ..utils._random import check_random_state
 
 __all__ = ["make_interactions"]
 
@@ -122,12 +123,7 @@ def make_interactions(
     ):
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}.")
     low, high = _check_rating_scale(rating_scale)
-    # None draws fresh entropy without touching numpy's global RandomState.
-    rng = (
-        np.random.RandomState()
-        if random_state is None
-        else check_random_state(random_state)
-    )
+    rng = check_random_state(random_state)  # None: fresh entropy, never the global
 
     user_factors = rng.standard_normal((n_users, n_factors))
     item_factors = rng.standard_normal((n_items, n_factors))

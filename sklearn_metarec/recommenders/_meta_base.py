@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 
 from .._skorch import EpisodeCollate, EpisodeNet
 from .._skorch._persistence import (
@@ -32,6 +31,7 @@ from ..base import BaseRecommender, EncodedBatch
 from ..meta import MetaLearner, TaskSampler, pad_tasks
 from ..nn import MetaRecNet
 from ..utils._persistence import register_plain_class
+from ..utils._random import check_random_state
 from ._features import SideFeatureEncoder
 
 __all__ = ["MetaRecommenderMixin"]
@@ -75,12 +75,7 @@ class MetaRecommenderMixin(BaseRecommender):
 
     # ------------------------------------------------------------------- fit
     def _fit(self, batch: EncodedBatch) -> None:
-        # None draws fresh entropy without touching numpy's global RandomState.
-        rng = (
-            np.random.RandomState()
-            if self.random_state is None
-            else check_random_state(self.random_state)
-        )
+        rng = check_random_state(self.random_state)  # None: fresh entropy
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self._seed = seed
         generator = torch.Generator().manual_seed(seed)
@@ -416,9 +411,9 @@ class MetaRecommenderMixin(BaseRecommender):
         # Alternate between the batch's new items and its users, as in ALS,
         # items first: a known user's state rests on their whole history, so it
         # says more about a new item than the item's few ratings say about them.
-        stats = self._warmup
+        stats = self._warmup  # _warm_items copies before it adds this batch
         for _ in range(_WARMUP_ROUNDS):
-            self._warmup = dict(stats)
+            self._warmup = stats
             self._warm_items(batch, late)
             self._adapt_batch_users(batch)
 
