@@ -40,13 +40,17 @@ class ItemEncoder(nn.Module):
     embedding. The id part is an id embedding, used only for items that have
     interactions (``evidence > 0``), so a cold item is served from its content alone.
 
-    Without a gate the two parts are added. With ``gate=True`` they are mixed by a
-    learned sigmoid of the item's evidence (for instance ``log1p`` of its interaction
-    count): ``g = sigmoid(a * evidence + b)`` for items with interactions and ``g = 0``
-    for cold items, and ``vec = g * id_vec + (1 - g) * content_vec``.
+    Without a gate the two parts are added. With ``gate=True`` the id part is
+    weighed by a learned sigmoid of the item's evidence (for instance ``log1p`` of
+    its interaction count): ``g = sigmoid(a * evidence + b)`` for items with
+    interactions and ``g = 0`` for cold items, and ``vec = content_vec + g *
+    id_vec``. The content part is the item's prior and the id part a correction
+    that it earns with evidence, in the spirit of MWUF / CVAR. (A convex mix
+    ``g * id_vec + (1 - g) * content_vec`` was measured worse on MovieLens-1M in
+    every cold-start scenario: it asks the content path to fit warm items too.)
 
-    Each item also gets a bias: an id bias plus a linear function of the content
-    vector, mixed the same way.
+    Each item also gets a bias: a linear function of the content vector plus the id
+    bias, weighed the same way.
 
     Parameters
     ----------
@@ -224,8 +228,7 @@ class ItemEncoder(nn.Module):
         if not self.gate:
             return id_vec + content, id_bias + content_bias
         g = torch.sigmoid(self.gate_weight * evidence + self.gate_bias) * warm_f
-        vec = g.unsqueeze(-1) * id_vec + (1.0 - g).unsqueeze(-1) * content
-        return vec, g * id_bias + (1.0 - g) * content_bias
+        return content + g.unsqueeze(-1) * id_vec, content_bias + g * id_bias
 
     def _dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype

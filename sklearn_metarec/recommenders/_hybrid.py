@@ -14,10 +14,11 @@ __all__ = ["HybridMetaRecommender"]
 class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
     """Id embeddings mixed with projected text embeddings, users adapted per task.
 
-    An item is represented by a learned mix of its id embedding and its projected
-    text embedding (plus side features), gated by how much evidence the item has:
-    ``g = sigmoid(a * log1p(n_interactions) + b)`` weighs the id part, and a cold
-    item (no interactions) is its content alone. During meta-training a share
+    An item is represented by a learned mix of its projected text embedding (plus
+    side features) and its id embedding, gated by how much evidence the item has:
+    the content part is the item's prior, and the id part, weighed by
+    ``g = sigmoid(a * log1p(n_interactions) + b)``, is added to it; a cold item (no
+    interactions) is its content alone. During meta-training a share
     ``item_dropout`` of the rows treat their item as cold, so the content path
     learns to stand in for the id path (in the spirit of MWUF / CVAR). Users adapt
     from a meta-learned prior through the shared inner loop, as in
@@ -40,7 +41,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
     encoder : transformer or None, default=None
         Text encoder; None uses
         :class:`~sklearn_metarec.text.TransformerTextEncoder`.
-    item_dropout : float, default=0.2
+    item_dropout : float, default=0.05
         Share of training rows whose item is treated as cold, in [0, 1).
     warmup_reg : float or None, default=5.0
         Ridge shrinkage of the warm-up of new items towards their content
@@ -83,7 +84,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         *,
         text_columns=("title", "genres"),
         encoder=None,
-        item_dropout=0.2,
+        item_dropout=0.05,
         algorithm="maml",
         n_inner_steps=5,
         inner_lr=0.005,

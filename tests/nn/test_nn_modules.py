@@ -93,19 +93,25 @@ def test_unknown_item_and_missing_features_are_finite():
     torch.testing.assert_close(out[0], out[1])
 
 
-def test_gate_uses_content_for_cold_and_mixes_for_warm():
+def test_gate_uses_content_for_cold_and_adds_weighted_ids_for_warm():
     enc = ItemEncoder(3, 2, text_dim=2, gate=True, generator=torch.Generator())
     randomize(enc)
     items = torch.tensor([0, 1])
     text = torch.randn(2, 2, generator=torch.Generator().manual_seed(0))
-    evidence = torch.tensor([0.0, 50.0])
+    evidence = torch.tensor([0.0, 1.0])
     with torch.no_grad():
-        enc.gate_weight.fill_(1.0)
-        enc.gate_bias.fill_(0.0)
-    vec, _ = enc(items, text=text, evidence=evidence)
+        enc.gate_weight.fill_(2.0)
+        enc.gate_bias.fill_(-1.0)
+    vec, bias = enc(items, text=text, evidence=evidence)
     content = enc.text(text)
+    content_bias = enc.content_bias(content).squeeze(-1)
     torch.testing.assert_close(vec[0], content[0])  # cold: content only
-    torch.testing.assert_close(vec[1], enc.id_embedding(items + 1)[1])  # g ~ 1
+    torch.testing.assert_close(bias[0], content_bias[0])
+    g = torch.sigmoid(torch.tensor(1.0))  # 2 * 1 - 1
+    id_vec = enc.id_embedding(items + 1)[1]
+    id_bias = enc.id_bias(items + 1)[1, 0]
+    torch.testing.assert_close(vec[1], content[1] + g * id_vec)
+    torch.testing.assert_close(bias[1], content_bias[1] + g * id_bias)
 
 
 def test_multi_valued_mean_ignores_padding():
