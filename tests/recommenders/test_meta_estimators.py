@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -15,6 +16,7 @@ from sklearn_metarec import (
 )
 from sklearn_metarec.metrics import make_cold_start_scorer
 from sklearn_metarec.model_selection import ColdStartSplit
+from sklearn_metarec.recommenders import _meta_base
 from sklearn_metarec.text import TfidfSVDEncoder
 
 from ..conftest import synthetic_log
@@ -192,3 +194,39 @@ def test_default_encoder_is_the_offline_minilm(ratings_log):
     assert model.encoder_.transform(["a film"]).shape == (1, 384)
     top = model.recommend_from_text("a story about a dragon", n=5)
     assert len(top) == 5
+
+
+@pytest.mark.parametrize("solver", ["ridge", "gradient"])
+def test_prior_mean_is_refitted_for_users_with_no_ratings(solver, ratings_log):
+    # At the end of fit the prior's mean is the state that best predicts every
+    # fitted user's ratings as if they were new (each user weighing the same): a
+    # least-squares optimum, so moving it any way makes that error worse, and the
+    # mean meta-training left is worse too.
+    X, y = ratings_log
+    users = X["user_id"].to_numpy()
+    cold = X.assign(user_id=[f"new-{u}" for u in users])
+
+    def cold_error(model):
+        squared = (model.predict(cold) - y) ** 2
+        return pd.Series(squared).groupby(users).mean().mean()
+
+    model = MetaCFRecommender(inner_solver=solver, **FAST).fit(X, y)
+    best = cold_error(model)
+    params = dict(model._model.named_parameters())
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        for name in ("user.embedding", "user.bias"):
+            for _ in range(3):
+                step = torch.as_tensor(rng.normal(size=params[name].shape)) * 0.05
+                params[name].add_(step.float())
+                assert cold_error(model) > best
+                params[name].sub_(step.float())
+    assert cold_error(model) == pytest.approx(best)
+
+    names = _meta_base._COLD_PRIOR_NAMES
+    try:
+        _meta_base._COLD_PRIOR_NAMES = ()
+        raw = MetaCFRecommender(inner_solver=solver, **FAST).fit(X, y)
+    finally:
+        _meta_base._COLD_PRIOR_NAMES = names
+    assert cold_error(raw) > best
