@@ -310,30 +310,20 @@ class MetaRecommenderMixin(BaseRecommender):
         rhs = torch.zeros(len(theta), dtype=torch.float64)
         weights = 1.0 / np.bincount(batch.user_pos)
         item_vec, item_bias = self._item_cache
-        no_shift = {
-            "embedding": torch.zeros_like(params["user.embedding"]),
-            "bias": torch.zeros_like(params["user.bias"]),
-        }
         for start in range(0, len(batch.y), _ADAPT_CHUNK_ROWS):
             rows = slice(start, start + _ADAPT_CHUNK_ROWS)
             users = torch.as_tensor(batch.user_pos[rows])
             items = torch.as_tensor(batch.item_pos[rows])
             codes = self._user_codes[users] if self._user_codes.shape[1] else None
-            # The score is offset + design @ theta: features' shifts in the offset.
-            shift_vec, shift_bias = model.user(codes, **no_shift)
-            vec = item_vec[items]
-            offset = (
-                model.global_bias
-                + shift_bias
-                + item_bias[items]
-                + (shift_vec * vec).sum(-1)
+            # Each row as a one-row task, so that it carries its user's features.
+            offset, design = model.linear_adaptation_terms(
+                names,
+                user_features=codes,
+                item_vec=item_vec[items][:, None],
+                item_bias=item_bias[items][:, None],
             )
-            columns = {
-                "user.embedding": vec,
-                "user.bias": torch.ones(len(vec), 1, dtype=vec.dtype),
-            }
-            design = torch.cat([columns[n] for n in names], dim=1).double()
-            residual = torch.as_tensor(batch.y[rows]).double() - offset.double()
+            offset, design = offset[:, 0].double(), design[:, 0].double()
+            residual = torch.as_tensor(batch.y[rows]).double() - offset
             weighted = design * torch.as_tensor(weights[batch.user_pos[rows]])[:, None]
             gram += weighted.T @ design
             rhs += weighted.T @ residual
