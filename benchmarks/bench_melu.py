@@ -81,7 +81,7 @@ else:
 # MeLU's extra text; on latest-small only the columns that exist are used). Their
 # embeddings are cached on disk (git-ignored), so only the first run encodes.
 TEXT_COLUMNS = ["title", "genres", "director", "actors", "plot"]
-_text_columns = list(TEXT_COLUMNS)  # narrowed in main() to the columns X has
+_text_columns = list(TEXT_COLUMNS)  # narrowed by load() to the columns X has
 TEXT_CACHE = Path(__file__).resolve().parent / ".text_cache"
 
 
@@ -206,7 +206,16 @@ def parse_estimators(text: str | None) -> list[str]:
 
 
 def load(quick: bool, data_home: Path):
-    """``(X, y, title)``: ML-1M with the MeLU extra info, or latest-small."""
+    """``(X, y, title)``: ML-1M with the MeLU extra info, or latest-small.
+
+    Also narrows the text estimators' columns to the text columns ``X`` has.
+    """
+    X, y, title = _load(quick, data_home)
+    _text_columns[:] = [c for c in [*TEXT_COLUMNS, "tags"] if c in X.columns]
+    return X, y, title
+
+
+def _load(quick: bool, data_home: Path):
     if quick:
         from sklearn_metarec.datasets import load_movielens_small
 
@@ -263,7 +272,6 @@ def main(argv=None) -> int:
     total = time.perf_counter()
     data_home = args.data_home or default_data_home()
     X, y, dataset = load(args.quick, data_home)
-    _text_columns[:] = [c for c in [*TEXT_COLUMNS, "tags"] if c in X.columns]
     split = MeLUSplit(random_state=args.random_state)
     scenarios = split.split_scenarios(X, y)
     print(

@@ -50,9 +50,6 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown estimator(s) {unknown}")
     X, y, dataset = bench_melu.load(False, bench_melu.default_data_home())
-    bench_melu._text_columns[:] = [
-        c for c in [*bench_melu.TEXT_COLUMNS, "tags"] if c in X.columns
-    ]
     scores = {(n, s): {} for n in names for s in seeds}
     users = {}
     for seed in seeds:

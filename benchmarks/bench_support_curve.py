@@ -42,9 +42,6 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     start = time.perf_counter()
     X, y, dataset = bench_melu.load(args.quick, bench_melu.default_data_home())
-    bench_melu._text_columns[:] = [
-        c for c in [*bench_melu.TEXT_COLUMNS, "tags"] if c in X.columns
-    ]
     scenario = MeLUSplit(random_state=args.random_state).split_scenarios(X, y)[
         "user_cold"
     ]

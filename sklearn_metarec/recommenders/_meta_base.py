@@ -29,6 +29,7 @@ from .._skorch._persistence import (
 )
 from ..base import BaseRecommender, EncodedBatch
 from ..meta import MetaLearner, TaskSampler, pad_tasks
+from ..meta._linear import flatten, unflatten
 from ..nn import MetaRecNet
 from ..utils._persistence import register_plain_class
 from ..utils._random import check_random_state
@@ -305,7 +306,7 @@ class MetaRecommenderMixin(BaseRecommender):
         ):
             return
         params = dict(model.named_parameters())
-        theta = torch.cat([params[n].detach().reshape(-1) for n in names]).double()
+        theta = flatten(params, names, 0).detach().double()
         gram = torch.zeros(len(theta), len(theta), dtype=torch.float64)
         rhs = torch.zeros(len(theta), dtype=torch.float64)
         weights = 1.0 / np.bincount(batch.user_pos)
@@ -330,12 +331,9 @@ class MetaRecommenderMixin(BaseRecommender):
         ridge = _COLD_PRIOR_RIDGE * len(self.user_index_)
         eye = torch.eye(len(theta), dtype=torch.float64)
         solution = torch.linalg.solve(gram + ridge * eye, rhs + ridge * theta)
-        start = 0
-        for name in names:
-            size = params[name].numel()
-            value = solution[start : start + size].reshape(params[name].shape)
-            params[name].copy_(value.to(params[name].dtype))
-            start += size
+        shapes = {name: params[name].shape for name in names}
+        for name, value in unflatten(solution, shapes, names).items():
+            params[name].copy_(value)
 
     def _prior_states(self, n: int) -> dict:
         params = dict(self._model.named_parameters())
