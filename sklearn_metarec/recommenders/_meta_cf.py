@@ -54,11 +54,11 @@ class MetaCFRecommender(MetaRecommenderMixin):
     training (through skorch) learns the initialisation, the item side and, with
     ``learn_inner_lr``, per-coordinate inner step sizes (Meta-SGD) so that adaptation
     from a few ratings predicts the user's other ratings well. At the end of ``fit``
-    the initialisation's mean is refitted, in closed form, as the one user state
-    that best predicts every fitted user's ratings (each user weighing the same):
-    meta-training barely constrains it, since adaptation absorbs it for users with
-    many ratings, yet users with no ratings are served from it and users with a few
-    are shrunk towards it (ratings with a linear head only).
+    the initialisation's bias is refitted, in closed form, as the one that best
+    predicts every fitted user's ratings from the initialisation (each user weighing
+    the same): meta-training barely constrains it, since adaptation absorbs it for
+    users with many ratings, yet users with no ratings are served from it and users
+    with a few are shrunk towards it (ratings with a linear head only).
 
     ``partial_fit`` runs that same inner loop for users never seen (milliseconds per
     user), continues it for known users on their new rows, and adds unseen items to

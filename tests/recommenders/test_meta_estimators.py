@@ -197,11 +197,11 @@ def test_default_encoder_is_the_offline_minilm(ratings_log):
 
 
 @pytest.mark.parametrize("solver", ["ridge", "gradient"])
-def test_prior_mean_is_refitted_for_users_with_no_ratings(solver, ratings_log):
-    # At the end of fit the prior's mean is the state that best predicts every
-    # fitted user's ratings as if they were new (each user weighing the same): a
-    # least-squares optimum, so moving it any way makes that error worse, and the
-    # mean meta-training left is worse too.
+def test_prior_bias_is_refitted_for_users_with_no_ratings(solver, ratings_log):
+    # At the end of fit the prior's bias is the one that best predicts every fitted
+    # user's ratings as if they were new (each user weighing the same): a
+    # least-squares optimum, so moving it either way makes that error worse, and
+    # the bias meta-training left is worse too.
     X, y = ratings_log
     users = X["user_id"].to_numpy()
     cold = X.assign(user_id=[f"new-{u}" for u in users])
@@ -215,7 +215,7 @@ def test_prior_mean_is_refitted_for_users_with_no_ratings(solver, ratings_log):
     params = dict(model._model.named_parameters())
     rng = np.random.default_rng(0)
     with torch.no_grad():
-        for name in ("user.embedding", "user.bias"):
+        for name in _meta_base._COLD_PRIOR_NAMES:
             for _ in range(3):
                 step = torch.as_tensor(rng.normal(size=params[name].shape)) * 0.05
                 params[name].add_(step.float())
