@@ -70,6 +70,24 @@ class EncodedBatch:
         Positions of users / items first added by this call.
     new_user_side, new_item_side : DataFrame or None
         Side information of the new users / items (one row each, in position order).
+
+    Examples
+    --------
+    What ``fit`` hands to ``_fit``: every id is new and gets the next position.
+
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn_metarec.utils import IdIndex, check_interactions
+    >>> X = pd.DataFrame({"user_id": ["a", "b", "a"], "item_id": [10, 10, 20]})
+    >>> data = check_interactions(X, [4.0, 3.0, 5.0])
+    >>> users, items = IdIndex(data.users), IdIndex(data.items)
+    >>> batch = EncodedBatch(data, users.get_positions(data.users),
+    ...                      items.get_positions(data.items),
+    ...                      new_users=np.arange(len(users)),
+    ...                      new_items=np.arange(len(items)))
+    >>> len(batch), batch.user_pos.tolist(), batch.item_pos.tolist()
+    (3, [0, 1, 0], [0, 0, 1])
+    >>> batch.y.tolist()
+    [4.0, 3.0, 5.0]
     """
 
     data: Interactions
@@ -108,6 +126,27 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         Number of columns of ``X`` in ``fit``.
     feature_names_in_ : ndarray of str
         Column names of ``X`` when it is a DataFrame with string column names.
+
+    Examples
+    --------
+    Every recommender of the package inherits this surface, e.g.
+    :class:`~sklearn_metarec.baselines.BiasRecommender`:
+
+    >>> import pandas as pd
+    >>> from sklearn_metarec.baselines import BiasRecommender
+    >>> issubclass(BiasRecommender, BaseRecommender)
+    True
+    >>> X = pd.DataFrame({"user_id": ["u1", "u1", "u2"], "item_id": ["a", "b", "a"]})
+    >>> model = BiasRecommender().fit(X, [4.0, 5.0, 3.0])
+    >>> model.user_index_.ids.tolist(), model.item_index_.ids.tolist()
+    (['u1', 'u2'], ['a', 'b'])
+    >>> model.n_features_in_, model.feature_names_in_.tolist()
+    (2, ['user_id', 'item_id'])
+    >>> new = pd.DataFrame({"user_id": ["u3"], "item_id": ["c"]})  # new user and item
+    >>> model.partial_fit(new, [2.0]).item_index_.ids.tolist()
+    ['a', 'b', 'c']
+    >>> model.recommend(["u2"], n=2)  # "a" is left out: u2 has rated it
+    [array(['b', 'c'], dtype=object)]
     """
 
     _parameter_constraints: dict = {}

@@ -66,54 +66,17 @@ def examples_section(docstring):
     return None
 
 
+# Every public name, with no exception list: a new public name needs its examples.
 PUBLIC = public_objects()
-
-# Public names whose docstring has no runnable Examples section yet (issue #5). Each
-# is an expected failure with strict=True: once its examples are written the test
-# passes, the xfail is reported as XPASS(strict) and fails, and the name must be
-# removed from here. No name may be added.
-MISSING_EXAMPLES = {
-    "sklearn_metarec.base.BaseRecommender",
-    "sklearn_metarec.base.EncodedBatch",
-    "sklearn_metarec.demo.demo_estimators",
-    "sklearn_metarec.demo.main",
-    "sklearn_metarec.meta.TaskBatch",
-    "sklearn_metarec.meta.adapt_batch",
-    "sklearn_metarec.meta.adapt_linear",
-    "sklearn_metarec.meta.binary_cross_entropy",
-    "sklearn_metarec.meta.check_loss",
-    "sklearn_metarec.meta.masked_reduce",
-    "sklearn_metarec.meta.meta_backward",
-    "sklearn_metarec.meta.precompute",
-    "sklearn_metarec.meta.predict",
-    "sklearn_metarec.meta.predict_batch",
-    "sklearn_metarec.meta.reptile_grads",
-    "sklearn_metarec.meta.solve_ridge",
-    "sklearn_metarec.meta.squared_error",
-    "sklearn_metarec.meta.task_loss",
-    "sklearn_metarec.meta.use_linear",
-    "sklearn_metarec.utils.Interactions",
-}
-
-
-def _cases():
-    for name, obj in PUBLIC:
-        marks = ()
-        if name in MISSING_EXAMPLES:
-            marks = pytest.mark.xfail(
-                reason="no runnable Examples section yet (issue #5)", strict=True
-            )
-        yield pytest.param(name, obj, id=name, marks=marks)
 
 
 def test_public_names_are_found():
     names = {name for name, _ in PUBLIC}
     assert "sklearn_metarec.MetaCFRecommender" in names
     assert "sklearn_metarec.metrics.ndcg_at_k" in names
-    assert not MISSING_EXAMPLES - names, "MISSING_EXAMPLES names a non-public object"
 
 
-@pytest.mark.parametrize("name, obj", list(_cases()))
+@pytest.mark.parametrize("name, obj", PUBLIC, ids=[name for name, _ in PUBLIC])
 def test_public_docstring_has_runnable_examples(name, obj):
     # The object's own docstring: a class must not pass on its parent's examples.
     section = examples_section(obj.__doc__)

@@ -62,6 +62,20 @@ def precompute(
     :class:`~sklearn_metarec.nn.MetaRecNet`: item ids become item vectors and
     biases), so the inner loop does not re-encode the same rows at every step.
     Models without the hook get ``x`` back unchanged.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_metarec.nn import MetaRecNet
+    >>> net = MetaRecNet(5, embedding_dim=3, generator=torch.Generator())
+    >>> rows = {"items": torch.tensor([0, 4])}
+    >>> x = precompute(net, None, None, rows, net.DEFAULT_ADAPT_NAMES)
+    >>> sorted(x), tuple(x["item_vec"].shape)
+    (['item_bias', 'item_vec'], (2, 3))
+    >>> torch.allclose(net(**x), net(**rows))  # the same scores, items encoded once
+    True
+    >>> sorted(precompute(net, None, None, rows, ["item.id_bias.weight"]))
+    ['items']
     """
     if not hasattr(model, "precompute_inputs"):
         return dict(x)
@@ -110,6 +124,22 @@ def task_loss(
     Returns
     -------
     Tensor of shape ()
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_metarec.nn import MetaRecNet
+    >>> net = MetaRecNet(5, embedding_dim=3, global_bias=3.0,
+    ...                  generator=torch.Generator())
+    >>> x, y = {"items": torch.tensor([0, 1, 2])}, torch.tensor([5.0, 4.0, 0.0])
+    >>> mask = torch.tensor([True, True, False])  # the last row is padding
+    >>> loss = task_loss(net, dict(net.named_parameters()), None, x, y, mask)
+    >>> pred = net(**x)
+    >>> torch.allclose(loss, ((pred[:2] - y[:2]) ** 2).mean())
+    True
+    >>> raised = task_loss(net, {"user.bias": torch.tensor(1.5)}, None, x, y, mask)
+    >>> bool(raised < loss)  # a higher user bias fits the ratings 5 and 4 better
+    True
     """
     pred = _call(model, params, buffers, x, task_x)
     return masked_mean(check_loss(loss_fn)(pred, y), mask)
@@ -285,7 +315,26 @@ def adapt(
 
 
 def use_linear(model: nn.Module, adapt_names: Sequence[str], linear) -> bool:
-    """Resolve the ``linear`` option of :func:`adapt` for this model."""
+    """Resolve the ``linear`` option of :func:`adapt` for this model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_metarec.nn import MetaRecNet
+    >>> net = MetaRecNet(5, embedding_dim=3, generator=torch.Generator())
+    >>> use_linear(net, net.DEFAULT_ADAPT_NAMES, "auto")
+    True
+    >>> use_linear(net, net.DEFAULT_ADAPT_NAMES, False)  # force the generic path
+    False
+    >>> mlp = MetaRecNet(5, embedding_dim=3, hidden_dims=[4],
+    ...                  generator=torch.Generator())
+    >>> use_linear(mlp, ["user.bias"], "auto")  # an MLP head has no closed form
+    False
+    >>> use_linear(mlp, ["user.bias"], True)
+    Traceback (most recent call last):
+    ...
+    ValueError: the model's scores are not linear in ('user.bias',)
+    """
     if linear not in ("auto", True, False):
         raise ValueError(f"linear must be 'auto', True or False, got {linear!r}")
     supported = supports_linear(model, adapt_names)
@@ -384,6 +433,30 @@ def adapt_batch(
     -------
     dict of str to Tensor
         Adapted parameters with a leading task axis: ``(n_tasks, *param.shape)``.
+
+    Examples
+    --------
+    Two users, the second with one real support row and one padding row:
+
+    >>> import torch
+    >>> from sklearn_metarec.nn import MetaRecNet
+    >>> net = MetaRecNet(5, embedding_dim=3, global_bias=3.0,
+    ...                  generator=torch.Generator())
+    >>> support_x = {"items": torch.tensor([[0, 1], [2, 0]])}
+    >>> support_y = torch.tensor([[5.0, 4.0], [1.0, 0.0]])
+    >>> mask = torch.tensor([[True, True], [True, False]])
+    >>> adapted = adapt_batch(net, None, None, support_x, support_y, mask,
+    ...                       adapt_names=net.DEFAULT_ADAPT_NAMES, n_steps=3,
+    ...                       inner_lr=0.5)
+    >>> {name: tuple(value.shape) for name, value in adapted.items()}
+    {'user.embedding': (2, 3), 'user.bias': (2,)}
+    >>> bool(adapted["user.bias"][0] > 0 > adapted["user.bias"][1])
+    True
+    >>> alone = adapt(net, None, None, {"items": torch.tensor([2])},
+    ...               torch.tensor([1.0]), adapt_names=net.DEFAULT_ADAPT_NAMES,
+    ...               n_steps=3, inner_lr=0.5)
+    >>> all(torch.allclose(alone[name], adapted[name][1]) for name in alone)
+    True
     """
     if support_mask is None:
         support_mask = torch.ones_like(support_y, dtype=torch.bool)
@@ -420,6 +493,21 @@ def predict(
     Returns
     -------
     Tensor of shape (n_rows,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_metarec.nn import MetaRecNet
+    >>> net = MetaRecNet(5, embedding_dim=3, global_bias=3.0,
+    ...                  generator=torch.Generator())
+    >>> x = {"items": torch.tensor([0, 1, 2])}
+    >>> adapted = adapt(net, None, None, x, torch.tensor([5.0, 4.0, 5.0]),
+    ...                 adapt_names=["user.bias"], n_steps=2, inner_lr=0.5)
+    >>> before, after = predict(net, None, None, x), predict(net, adapted, None, x)
+    >>> after.shape
+    torch.Size([3])
+    >>> torch.allclose(after - before, adapted["user.bias"] - net.user.bias)
+    True
     """
     return _call(model, params or {}, buffers, x, task_x)
 
@@ -458,6 +546,27 @@ def predict_batch(
     Returns
     -------
     Tensor of shape (n_tasks, n_rows)
+
+    Examples
+    --------
+    Score the whole catalogue for two users adapted by :func:`adapt_batch`:
+
+    >>> import torch
+    >>> from sklearn_metarec.nn import MetaRecNet
+    >>> net = MetaRecNet(5, embedding_dim=3, global_bias=3.0,
+    ...                  generator=torch.Generator())
+    >>> support_x = {"items": torch.tensor([[0, 1], [2, 3]])}
+    >>> adapted = adapt_batch(net, None, None, support_x,
+    ...                       torch.tensor([[5.0, 4.0], [1.0, 2.0]]),
+    ...                       adapt_names=net.DEFAULT_ADAPT_NAMES, n_steps=3,
+    ...                       inner_lr=0.5)
+    >>> catalogue = {"items": torch.arange(5)}
+    >>> scores = predict_batch(net, adapted, catalogue, shared_rows=True)
+    >>> scores.shape
+    torch.Size([2, 5])
+    >>> second = {name: value[1] for name, value in adapted.items()}
+    >>> torch.allclose(scores[1], predict(net, second, None, catalogue))
+    True
     """
     shared = dict(params or {})
 

@@ -19,12 +19,27 @@ RowLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def squared_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared error per row, for explicit ratings: shapes ``(...)`` to ``(...)``."""
+    """Squared error per row, for explicit ratings: shapes ``(...)`` to ``(...)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> squared_error(torch.tensor([3.0, 5.0]), torch.tensor([4.0, 5.0]))
+    tensor([1., 0.])
+    """
     return (pred - target) ** 2
 
 
 def binary_cross_entropy(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy per row, ``pred`` being logits: ``(...)`` to ``(...)``."""
+    """Binary cross-entropy per row, ``pred`` being logits: ``(...)`` to ``(...)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = binary_cross_entropy(torch.tensor([0.0, 3.0]), torch.tensor([1.0, 1.0]))
+    >>> [round(v, 4) for v in loss.tolist()]  # log(2) at logit 0, log(1 + e**-3)
+    [0.6931, 0.0486]
+    """
     return F.binary_cross_entropy_with_logits(pred, target, reduction="none")
 
 
@@ -32,7 +47,19 @@ LOSSES: dict[str, RowLoss] = {"mse": squared_error, "bce": binary_cross_entropy}
 
 
 def check_loss(loss: str | RowLoss) -> RowLoss:
-    """Resolve ``"mse"``, ``"bce"`` or a callable ``(pred, target) -> per-row loss``."""
+    """Resolve ``"mse"``, ``"bce"`` or a callable ``(pred, target) -> per-row loss``.
+
+    Examples
+    --------
+    >>> check_loss("mse") is squared_error
+    True
+    >>> check_loss(abs) is abs  # a callable is used as given
+    True
+    >>> check_loss("hinge")
+    Traceback (most recent call last):
+    ...
+    ValueError: loss must be one of ['bce', 'mse'] or a callable
+    """
     if callable(loss):
         return loss
     if loss not in LOSSES:
@@ -85,6 +112,16 @@ def masked_reduce(
     Returns
     -------
     Tensor of shape (...)
+
+    Examples
+    --------
+    >>> import torch
+    >>> values = torch.tensor([[1.0, 3.0, 100.0], [2.0, 0.0, 0.0]])
+    >>> mask = torch.tensor([[True, True, False], [True, False, False]])
+    >>> masked_reduce(values, mask, "sum")
+    tensor([4., 2.])
+    >>> masked_reduce(values, mask, "mean")
+    tensor([2., 2.])
     """
     if reduction == "mean":
         return masked_mean(values, mask)

@@ -40,6 +40,24 @@ class TaskBatch(NamedTuple):
     query_mask : BoolTensor of shape (n_tasks, max_query)
     task_x : dict of str to Tensor of shape (n_tasks, ...)
         Per-task inputs of the model (e.g. ``user_features``); may be empty.
+
+    Examples
+    --------
+    Usually built by :func:`make_task_batch`:
+
+    >>> from sklearn_metarec.meta import masked_mean
+    >>> batch = make_task_batch([0, 0, 1, 1, 1], {"items": np.arange(5)},
+    ...                         np.arange(5.0), [False, True, False, False, True])
+    >>> isinstance(batch, TaskBatch), batch.n_tasks
+    (True, 2)
+    >>> batch.support_y.tolist(), batch.support_mask.tolist()
+    ([[0.0, 0.0], [2.0, 3.0]], [[True, False], [True, True]])
+
+    ``vmap`` maps a per-task function over it, one task at a time:
+
+    >>> per_task = torch.func.vmap(lambda t: masked_mean(t.support_y, t.support_mask))
+    >>> per_task(batch).tolist()
+    [0.0, 2.5]
     """
 
     support_x: dict[str, torch.Tensor]

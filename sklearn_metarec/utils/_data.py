@@ -159,6 +159,21 @@ class Interactions:
         Names of the id columns.
     columns : list of str
         All column names, in order.
+
+    Examples
+    --------
+    :func:`check_interactions` returns one:
+
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"user_id": ["a", "b", "a"], "item_id": [1, 2, 2],
+    ...                   "genre": ["x", "y", "y"]})
+    >>> data = check_interactions(X, [4, 3, 5])
+    >>> isinstance(data, Interactions), len(data), data.columns
+    (True, 3, ['user_id', 'item_id', 'genre'])
+    >>> data.users.tolist(), data.y.tolist()
+    (['a', 'b', 'a'], [4.0, 3.0, 5.0])
+    >>> data.side.columns.tolist(), data.side.index.tolist()
+    (['genre'], [0, 1, 2])
     """
 
     users: np.ndarray
