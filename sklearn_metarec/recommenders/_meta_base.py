@@ -315,8 +315,9 @@ class MetaRecommenderMixin(BaseRecommender):
         item_vec, item_bias = self._item_cache
         for start in range(0, len(batch.y), _ADAPT_CHUNK_ROWS):
             rows = slice(start, start + _ADAPT_CHUNK_ROWS)
-            users = torch.as_tensor(batch.user_pos[rows])
-            items = torch.as_tensor(batch.item_pos[rows])
+            # Copies: the batch's arrays may be read-only views of the caller's data.
+            users = torch.tensor(batch.user_pos[rows])
+            items = torch.tensor(batch.item_pos[rows])
             codes = self._user_codes[users] if self._user_codes.shape[1] else None
             # Each row as a one-row task, so that it carries its user's features.
             offset, design = model.linear_adaptation_terms(
@@ -326,7 +327,7 @@ class MetaRecommenderMixin(BaseRecommender):
                 item_bias=item_bias[items][:, None],
             )
             offset, design = offset[:, 0].double(), design[:, 0].double()
-            residual = torch.as_tensor(batch.y[rows]).double() - offset
+            residual = torch.tensor(batch.y[rows], dtype=torch.float64) - offset
             weighted = design * torch.as_tensor(weights[batch.user_pos[rows]])[:, None]
             gram += weighted.T @ design
             rhs += weighted.T @ residual
