@@ -189,6 +189,13 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         An sklearn transformer from a sequence of str to a 2-D float array, e.g.
         :class:`~sklearn_metarec.text.TransformerTextEncoder` (the default when
         None) or :class:`~sklearn_metarec.text.TfidfSVDEncoder`. Cloned in ``fit``.
+    weight_decay : float, default=0.03
+        L2 penalty of the outer optimizer, >= 0. Ten times MetaCF's: with no item
+        id, a high-dimensional text embedding lets the model memorise the training
+        items, and what it memorises does not carry over to new ones. On the MeLU
+        protocol of MovieLens-1M (splits 0-2), 0.03 instead of 0.003 raised the
+        nDCG@10 of never-seen items from 0.150 to 0.173 (item-cold) and from 0.154
+        to 0.190 (both-cold), and the warm MAE from 0.768 to 0.781.
     **meta parameters
         ``algorithm`` ... ``random_state``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
@@ -238,7 +245,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         user_features="auto",
         objective="rating",
         lr=0.003,
-        weight_decay=0.003,
+        weight_decay=0.03,
         max_epochs=12,
         early_stopping=False,
         validation_fraction=0.1,
