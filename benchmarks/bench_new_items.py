@@ -9,7 +9,7 @@ split and the mean, so that text and genre-only content can be compared on more
 than one draw. Prints a table and writes section ``new_items_ml1m`` of
 docs/benchmarks.md.
 
-    python benchmarks/bench_new_items.py [--seeds 0,1,2]
+    python benchmarks/bench_new_items.py [--seeds 0,1,2,3,4,5]
                                          [--estimators llm,genre_only,hybrid]
 """
 
@@ -36,7 +36,7 @@ COLUMN = "new nDCG@10"
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--seeds", default="0,1,2,3,4,5")
     parser.add_argument("--estimators", default="bias,llm,genre_only,hybrid")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
