@@ -306,7 +306,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             )
         if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n must be a positive integer; got {n!r}.")
-        users = check_ids(_as_id_array(users), "User id")
+        users = check_ids(_as_id_array(users), "users")
         user_pos = self.user_index_.get_positions(users)
         n_items = len(self.item_index_)
         item_ids = self.item_index_.ids

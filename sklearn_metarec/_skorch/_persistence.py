@@ -23,7 +23,7 @@ from torch import nn
 from ..meta import InnerLearningRates, MetaLearner
 from ..nn import DecisionHead, ItemEncoder, MetaRecNet, UserEncoder
 from ..nn._head import ACTIVATIONS
-from ..utils._persistence import TAG, from_plain, to_plain
+from ..utils._persistence import TAG, _class_key, from_plain, to_plain
 
 __all__ = [
     "MODULE_CLASSES",
@@ -34,12 +34,8 @@ __all__ = [
 ]
 
 
-def _key(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 MODULE_CLASSES: dict[str, type] = {
-    _key(cls): cls
+    _class_key(cls): cls
     for cls in (
         MetaLearner,
         InnerLearningRates,
@@ -68,7 +64,7 @@ _MODULE_INTERNALS = frozenset(vars(nn.Module()))
 
 def module_to_plain(module: nn.Module):
     """A module tree as nested plain dicts (the module itself if not allowlisted)."""
-    key = _key(type(module))
+    key = _class_key(type(module))
     if MODULE_CLASSES.get(key) is not type(module):
         return module
     # _parameters, _buffers and _modules are what Module.__getstate__ pickles;

@@ -425,10 +425,7 @@ def _user_codes(users, n_rows):
             f"users must be 1-D with one id per row: got shape {ids.shape} for "
             f"{n_rows} rows; give one user id per row."
         )
-    try:
-        ids = check_ids(ids, "users")
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("users column", "users", 1)) from None
+    ids = check_ids(ids, "users")
     codes, uniques = pd.factorize(ids, use_na_sentinel=True)
     return codes, len(uniques)
 

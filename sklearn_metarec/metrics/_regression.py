@@ -39,11 +39,11 @@ def rmse(y_true, y_pred, *, users=None):
     >>> rmse([4, 2, 5], [3, 2, 5], users=["a", "a", "b"])  # (sqrt(1/2) + 0) / 2
     0.3535...
     """
-    errors, scale = _scaled_errors(y_true, y_pred, users)
+    errors, scale, codes = _scaled_errors(y_true, y_pred, users)
     squared = errors**2
-    if users is None:
+    if codes is None:
         return float(scale * np.sqrt(squared.mean()))
-    per_user = pd.Series(squared).groupby(_codes(users, len(errors)), sort=False)
+    per_user = pd.Series(squared).groupby(codes, sort=False)
     return float(scale * np.sqrt(per_user.mean().to_numpy()).mean())
 
 
@@ -73,16 +73,17 @@ def mae(y_true, y_pred, *, users=None):
     >>> mae([4, 2, 5], [3, 2, 5], users=["a", "a", "b"])  # (1/2 + 0) / 2
     0.25
     """
-    errors, scale = _scaled_errors(y_true, y_pred, users)
+    errors, scale, codes = _scaled_errors(y_true, y_pred, users)
     errors = np.abs(errors)
-    if users is None:
+    if codes is None:
         return float(scale * errors.mean())
-    per_user = pd.Series(errors).groupby(_codes(users, len(errors)), sort=False)
+    per_user = pd.Series(errors).groupby(codes, sort=False)
     return float(scale * per_user.mean().mean())
 
 
 def _scaled_errors(y_true, y_pred, users):
-    """Errors ``y_pred - y_true`` divided by their largest magnitude, and that scale.
+    """Errors ``y_pred - y_true`` divided by their largest magnitude, that scale,
+    and the user code of each row (None without ``users``).
 
     Working on scaled errors keeps squares and sums of huge (but finite) errors
     from overflowing: the metrics stay finite for any finite input.
@@ -105,19 +106,14 @@ def _scaled_errors(y_true, y_pred, users):
         raise ValueError("y_true contains NaN or infinite values.")
     if not np.all(np.isfinite(y_pred)):
         raise ValueError("y_pred contains NaN or infinite values.")
-    if users is not None:
-        _codes(users, len(y_true))  # validate before computing
-    # Halved so that the difference of two huge values cannot overflow.
-    errors = y_pred / 2 - y_true / 2
-    scale = float(np.max(np.abs(errors)))
-    if scale == 0:
-        return errors, 0.0
-    if not np.isfinite(2 * scale):
+    codes = None if users is None else _user_codes(users, len(y_true))[0]
+    with np.errstate(over="ignore"):
+        errors = y_pred - y_true
+    if not np.all(np.isfinite(errors)):
         raise ValueError(
             "y_pred - y_true exceeds the float64 range (errors above 1.8e308)."
         )
-    return errors / scale, 2 * scale
-
-
-def _codes(users, n_rows):
-    return _user_codes(users, n_rows)[0]
+    scale = float(np.max(np.abs(errors)))
+    if scale == 0:
+        return errors, 0.0, codes
+    return errors / scale, scale, codes

@@ -113,14 +113,14 @@ class _TextMixin:
             each item.
         """
         check_is_fitted(self, "encoder_")
-        user_id = check_ids(_as_id_array([user]), "User id")
+        user_id = check_ids(_as_id_array([user]), "user")
         user_pos = int(self.user_index_.get_positions(user_id)[0])
         if user_pos < 0:
             raise ValueError(
                 f"Unknown user {user!r}: explain needs the user's ratings."
             )
         item_pos = self.item_index_.get_positions(
-            check_ids(_as_id_array(items), "Item id")
+            check_ids(_as_id_array(items), "items")
         )
         if (item_pos < 0).any():
             missing = _as_id_array(items)[item_pos < 0][0]

@@ -196,7 +196,8 @@ def check_ids(ids, name: str) -> np.ndarray:
     ids : array-like of shape (n,)
         Raw ids.
     name : str
-        What the ids are (used in error messages), e.g. ``"user id"``.
+        What the ids are, the subject of the error messages, e.g.
+        ``"user id column"``.
 
     Returns
     -------
@@ -204,9 +205,9 @@ def check_ids(ids, name: str) -> np.ndarray:
 
     Examples
     --------
-    >>> check_ids(["a", "b"], "user id").tolist()
+    >>> check_ids(["a", "b"], "user id column").tolist()
     ['a', 'b']
-    >>> check_ids([1.0, float("nan")], "user id")
+    >>> check_ids([1.0, float("nan")], "user id column")
     Traceback (most recent call last):
     ...
     ValueError: user id column contains missing values (NaN/None) at row 1.
@@ -217,25 +218,23 @@ def check_ids(ids, name: str) -> np.ndarray:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"{name} column contains missing values (NaN/None) at row {row}."
+                f"{name} contains missing values (NaN/None) at row {row}."
                 if np.isnan(arr[row])
-                else f"{name} column contains an infinite value at row {row}."
+                else f"{name} contains an infinite value at row {row}."
             )
     elif arr.dtype == object:
         if arr.ndim != 1:
             raise ValueError(
-                f"{name} column must be 1-D (one id per row); got shape {arr.shape}."
+                f"{name} must be 1-D (one id per row); got shape {arr.shape}."
             )
         missing = pd.isna(arr)
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
-            raise ValueError(
-                f"{name} column contains missing values (NaN/None) at row {row}."
-            )
+            raise ValueError(f"{name} contains missing values (NaN/None) at row {row}.")
         _check_hashable(arr, name)
     elif arr.dtype.kind not in "iub":
         raise ValueError(
-            f"{name} column has unsupported dtype {arr.dtype}; ids must be integers, "
+            f"{name} has unsupported dtype {arr.dtype}; ids must be integers, "
             "strings or other hashable values (convert with .astype(str))."
         )
     return arr
@@ -251,7 +250,7 @@ def _check_hashable(arr: np.ndarray, name: str) -> None:
                 hash(value)
             except TypeError:
                 raise ValueError(
-                    f"{name} column holds an unhashable value at row {row}: "
+                    f"{name} holds an unhashable value at row {row}: "
                     f"{type(value).__name__} {_short_repr(value)}. Ids must be "
                     "hashable (int, str, tuple, ...)."
                 ) from None
@@ -353,8 +352,8 @@ def check_interactions(
             f"minimum of 2 is required by {estimator_name}: X needs a user id column "
             "and an item id column (missing id column)."
         )
-    users = check_ids(frame.iloc[:, 0].to_numpy(), f"User id ({columns[0]!r})")
-    items = check_ids(frame.iloc[:, 1].to_numpy(), f"Item id ({columns[1]!r})")
+    users = check_ids(frame.iloc[:, 0].to_numpy(), f"User id ({columns[0]!r}) column")
+    items = check_ids(frame.iloc[:, 1].to_numpy(), f"Item id ({columns[1]!r}) column")
     side = frame.iloc[:, 2:]
     if not isinstance(X, pd.DataFrame):
         side = side.infer_objects()
