@@ -708,12 +708,10 @@ def _dedupe_small(side, values, ids, columns, kind) -> pd.DataFrame:
                     f"one value per {kind}."
                 )
     rows = list(first.values())
-    # Built from the object array: pandas' take on a few rows costs more than this.
-    return pd.DataFrame(
-        values[np.ix_(rows, positions)] if positions else np.empty((len(rows), 0)),
-        index=pd.Index(ids[rows], dtype=object, name=f"{kind}_id"),
-        columns=list(columns),
-    )
+    # Taken from ``side`` itself so that every column keeps its dtype.
+    out = side.iloc[rows, positions]
+    out.index = pd.Index(ids[rows], dtype=object, name=f"{kind}_id")
+    return out
 
 
 def _is_missing(value) -> bool:

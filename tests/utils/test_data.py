@@ -87,6 +87,19 @@ def test_side_information_is_deduplicated_by_id():
     assert users["age"].tolist() == [30, 40]
 
 
+def test_side_columns_keep_their_dtypes_for_small_and_large_batches():
+    # A few rows (a partial_fit batch) take a shortcut; both paths keep dtypes.
+    small = _frame(year=[1990, 2000, 1990], age=[30.5, 30.5, 40.0])
+    large = pd.concat([small] * 200, ignore_index=True)  # > 256 rows
+    for X in (small, large):
+        data = check_interactions(X, np.ones(len(X)))
+        items, users = split_side_information(
+            data, item_columns=["year"], user_columns=["age"]
+        )
+        assert items["year"].dtype == np.int64
+        assert users["age"].dtype == np.float64
+
+
 def test_categorical_side_columns_are_accepted():
     X = _frame(genres=pd.Categorical(["Comedy", "Drama", "Comedy"]))
     items, _ = split_side_information(check_interactions(X, [1, 2, 3]))
