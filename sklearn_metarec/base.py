@@ -481,8 +481,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             with self._lock("caches"):
                 cache = self._seen_cache
                 if cache is None or cache.shape != shape:
-                    rows, cols, y = (np.concatenate(p) for p in zip(*self._seen_parts))
-                    self._seen_parts = [(rows, cols, y)]
+                    rows, cols, _ = self._seen_log()
                     cache = sp.csr_matrix(
                         (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=shape
                     )
@@ -490,10 +489,24 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
                     self._seen_cache = cache
         return cache
 
+    def _seen_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(user_pos, item_pos, y)`` of every row given to fit / partial_fit.
+
+        ``partial_fit`` appends its rows as a new part (it stays fast); the parts
+        are joined here, once, under their own lock, and swapped in as one.
+        """
+        parts = self._seen_parts
+        if len(parts) > 1:
+            with self._lock("seen log"):
+                parts = self._seen_parts
+                if len(parts) > 1:
+                    parts = [tuple(np.concatenate(p) for p in zip(*parts))]
+                    self._seen_parts = parts
+        return parts[0]
+
     def _user_history(self, user: int) -> tuple[np.ndarray, np.ndarray]:
         """Item positions and targets of every row given for user position ``user``."""
-        self._seen_matrix()
-        rows, cols, y = self._seen_parts[0]
+        rows, cols, y = self._seen_log()
         mine = rows == user
         return cols[mine], y[mine]
 

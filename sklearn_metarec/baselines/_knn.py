@@ -85,14 +85,12 @@ class ItemKNNRecommender(BiasRecommender):
 
     def _fit(self, batch: EncodedBatch) -> None:
         super()._fit(batch)
-        self._rows = [(batch.user_pos, batch.item_pos, batch.y)]
         self._ratings_cache = None
         residual = self._residual_matrix(np.arange(len(self.user_index_)))
         self.similarity_ = self._similarity(residual)
 
     def _partial_fit(self, batch: EncodedBatch) -> None:
         super()._partial_fit(batch)
-        self._rows = [*self._rows, (batch.user_pos, batch.item_pos, batch.y)]
         self._ratings_cache = None
 
     def _predict(self, batch: EncodedBatch) -> np.ndarray:
@@ -135,10 +133,7 @@ class ItemKNNRecommender(BiasRecommender):
         return cache
 
     def _build_ratings_matrix(self, shape) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        u = np.concatenate([r[0] for r in self._rows])
-        i = np.concatenate([r[1] for r in self._rows])
-        y = np.concatenate([r[2] for r in self._rows])
-        self._rows = [(u, i, y)]
+        u, i, y = self._seen_log()
         total = sp.csr_matrix((y, (u, i)), shape=shape)
         count = sp.csr_matrix((np.ones_like(y), (u, i)), shape=shape)
         total.sum_duplicates()

@@ -356,15 +356,9 @@ class MetaRecommenderMixin(BaseRecommender):
         continuing from the last state with the prior's precision would instead
         weigh a handful of new ratings as much as the whole history.
         """
-        parts = [
-            (u[mine], i[mine], y[mine])
-            for u, i, y in self._seen_parts
-            if (mine := np.isin(u, users)).any()
-        ]
-        if not parts:
-            return users[:0], {}
-        user_pos, item_pos, y = (np.concatenate(p) for p in zip(*parts))
-        return self._adapt_rows(user_pos, item_pos, y, users)
+        user_pos, item_pos, y = self._seen_log()
+        mine = np.isin(user_pos, users)
+        return self._adapt_rows(user_pos[mine], item_pos[mine], y[mine], users)
 
     def _adapt_rows(self, user_pos, item_pos, y, users: np.ndarray):
         """Adapt ``users`` from the prior on their rows among ``(user_pos, item_pos,
