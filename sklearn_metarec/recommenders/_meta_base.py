@@ -429,17 +429,11 @@ class MetaRecommenderMixin(BaseRecommender):
         return np.asarray(done, dtype=np.int64), adapted
 
     def _adaptation_inputs(self, items: np.ndarray) -> dict:
-        """Row inputs of the inner loop: item ids, or item representations with
-        their warm-up corrections once some of ``items`` has been warmed up."""
+        """Row inputs of the inner loop: the cached representations of ``items``
+        (positions, any shape), warm-up corrections included."""
+        vec, bias = self._item_cache
         items = torch.as_tensor(items)
-        late = items - self._n_fitted_items
-        if not ((late >= 0) & (late < len(self._item_offset))).any():
-            return {"items": items}
-        vec, bias = self._item_representations(items.reshape(-1))
-        return {
-            "item_vec": vec.reshape(*items.shape, -1),
-            "item_bias": bias.reshape(items.shape),
-        }
+        return {"item_vec": vec[items], "item_bias": bias[items]}
 
     def _user_task_x(self, user: int) -> dict | None:
         """Per-task inputs of one known user (no task axis)."""
