@@ -344,11 +344,18 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         return tags
 
     # ---------------------------------------------------------------- persistence
+    #: Attributes rebuilt on demand when None: not stored by pickle or skops.
+    _lazy_caches: tuple = ("_seen_cache",)
+
     def __getstate__(self):
         # Plain data only (pandas objects, tensors, sparse matrices and the id
         # indexes rewritten as arrays), so that skops can store a fitted estimator
         # and pickle stores the same thing (see utils/_persistence.py).
-        return to_plain(super().__getstate__())
+        state = dict(super().__getstate__())
+        for name in self._lazy_caches:
+            if name in state:
+                state[name] = None
+        return to_plain(state)
 
     def __setstate__(self, state):
         super().__setstate__(from_plain(state))

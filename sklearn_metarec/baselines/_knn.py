@@ -83,6 +83,8 @@ class ItemKNNRecommender(BiasRecommender):
         self.shrinkage = shrinkage
         self.neighbor_reg = neighbor_reg
 
+    _lazy_caches = (*BiasRecommender._lazy_caches, "_ratings_cache")
+
     def _fit(self, batch: EncodedBatch) -> None:
         super()._fit(batch)
         self._ratings_cache = None
