@@ -450,12 +450,12 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         new_item_side = new_user_side = None
         if len(new_items):
             new_item_side = _side_rows(
-                item_side, item_columns, self.item_index_.ids[new_items], "item_id"
+                item_side, item_columns, self.item_index_.ids_at(new_items), "item_id"
             )
             self._item_side_parts = [*self._item_side_parts, new_item_side]
         if len(new_users):
             new_user_side = _side_rows(
-                user_side, user_columns, self.user_index_.ids[new_users], "user_id"
+                user_side, user_columns, self.user_index_.ids_at(new_users), "user_id"
             )
             self._user_side_parts = [*self._user_side_parts, new_user_side]
         self._seen_parts = [*self._seen_parts, (user_pos, item_pos, data.y)]

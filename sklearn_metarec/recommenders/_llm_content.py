@@ -89,7 +89,7 @@ class _TextMixin:
         spread = log_pop.std() or 1.0
         score = similarity + popularity_weight * (log_pop - log_pop.mean()) / spread
         top = np.argsort(-score, kind="stable")[:n]
-        return self.item_index_.ids[top]
+        return self.item_index_.ids_at(top)
 
     def explain(self, user, items, *, n_evidence=3):
         """The evidence behind recommending ``items`` to ``user``.

@@ -74,6 +74,10 @@ class IdIndex:
         """Raw ids in position order, shape (n_ids,)."""
         return np.asarray(self._index, dtype=object)
 
+    def ids_at(self, positions) -> np.ndarray:
+        """Raw ids at ``positions`` (without converting the whole index)."""
+        return np.asarray(self._index[positions], dtype=object)
+
     def get_positions(self, ids) -> np.ndarray:
         """Positions of ``ids``, ``-1`` for ids not in the index (int64 array)."""
         ids = _as_id_array(ids)
