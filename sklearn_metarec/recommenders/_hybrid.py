@@ -47,7 +47,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         Ridge shrinkage of the warm-up of new items towards their content
         representation, in pseudo-ratings; > 0. None: no warm-up.
     **meta parameters
-        ``algorithm`` ... ``random_state``: see
+        ``algorithm`` ... ``random_state``, ``item_refit_reg``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
@@ -112,6 +112,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         verbose=0,
         random_state=None,
         warmup_reg=5.0,
+        item_refit_reg=10.0,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -143,3 +144,4 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         self.verbose = verbose
         self.random_state = random_state
         self.warmup_reg = warmup_reg
+        self.item_refit_reg = item_refit_reg

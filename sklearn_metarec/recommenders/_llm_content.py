@@ -197,7 +197,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         nDCG@10 of never-seen items from 0.150 to 0.173 (item-cold) and from 0.154
         to 0.190 (both-cold), and the warm MAE from 0.768 to 0.781.
     **meta parameters
-        ``algorithm`` ... ``random_state``: see
+        ``algorithm`` ... ``random_state``, ``warmup_reg``, ``item_refit_reg``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
@@ -256,6 +256,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         verbose=0,
         random_state=None,
         warmup_reg=5.0,
+        item_refit_reg=10.0,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -286,3 +287,4 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.verbose = verbose
         self.random_state = random_state
         self.warmup_reg = warmup_reg
+        self.item_refit_reg = item_refit_reg

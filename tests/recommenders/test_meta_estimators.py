@@ -230,3 +230,48 @@ def test_prior_bias_is_refitted_for_users_with_no_ratings(
     )
     raw = MetaCFRecommender(inner_solver=solver, **FAST).fit(X, y)
     assert cold_error(raw) > best
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        MetaCFRecommender(**FAST),
+        LLMContentRecommender(**_text()),
+        HybridMetaRecommender(**_text()),
+    ],
+    ids=["metacf", "llm", "hybrid"],
+)
+def test_item_biases_are_refitted_on_all_training_ratings(estimator, ratings_log):
+    # Meta-training fits the item side through the query rows of its episodes
+    # only; the refit at the end of fit moves each item's bias towards what all
+    # its ratings say: the training error falls, the more so the weaker the
+    # shrinkage, and item vectors are left as meta-training learned them.
+    X, y = ratings_log
+
+    def train_error(model):
+        return np.mean((model.predict(X) - y) ** 2)
+
+    raw = clone(estimator).set_params(item_refit_reg=None).fit(X, y)
+    assert not raw._item_offset.any()
+    errors, sizes = [], []
+    for reg in (1000.0, 10.0, 0.1):
+        model = clone(estimator).set_params(item_refit_reg=reg).fit(X, y)
+        assert not model._item_offset[:, :-1].any()
+        errors.append(train_error(model))
+        sizes.append(float(model._item_offset[:, -1].abs().mean()))
+    assert train_error(raw) > errors[0] > errors[1] > errors[2]
+    assert sizes[0] < sizes[1] < sizes[2]
+
+
+def test_partial_fit_leaves_the_refitted_item_biases(ratings_log):
+    # Items fitted by fit keep their refitted biases; only the items a batch adds
+    # get a (warm-up) correction.
+    X, y = ratings_log
+    model = HybridMetaRecommender(**_text()).fit(X, y)
+    fitted = model._item_offset.clone()
+    assert fitted[:, -1].any()
+    known = X.head(20)
+    new = X.head(10).assign(item_id=9999, title="A new film", genres="Drama")
+    model.partial_fit(pd.concat([known, new]), np.r_[y[:20], np.full(10, 5.0)])
+    assert torch.equal(model._item_offset[: len(fitted)], fitted)
+    assert model._item_offset[len(fitted) :].any()
