@@ -363,26 +363,17 @@ class MetaRecommenderMixin(BaseRecommender):
             or not len(batch.y)
         ):
             return
-        model = self._model
         n_items = self._n_fitted_items
         counts = np.bincount(batch.item_pos, minlength=n_items)
         for _ in range(_REFIT_ROUNDS):
-            states = self._adapt_all(batch)
+            self.user_state_ = self._adapt_all(batch)
             item_vec, item_bias = self._item_cache
             # Residuals against the meta-learned bias, not the current correction.
             item_bias = item_bias[:n_items] - self._item_offset[:n_items, -1]
             residual = np.zeros(n_items)
             for rows, users, items, codes in self._row_chunks(batch):
-                user_vec, user_bias = model.user_representations(
-                    codes,
-                    states["user.embedding"][users],
-                    states["user.bias"][users],
-                )
-                score = (
-                    model.global_bias
-                    + user_bias
-                    + item_bias[items]
-                    + model.head(user_vec, item_vec[items])
+                score = self._scores(
+                    *self._user_vectors(users, codes), item_vec[items], item_bias[items]
                 )
                 residual += np.bincount(
                     batch.item_pos[rows],
@@ -596,12 +587,8 @@ class MetaRecommenderMixin(BaseRecommender):
         )
         user_vec, user_bias = self._row_users(sub)
         items = torch.as_tensor(np.searchsorted(warmed, sub.item_pos))
-        model = self._model
-        base = (
-            model.global_bias
-            + user_bias
-            + content_bias[items]
-            + model.head(user_vec, content_vec[items])
+        base = self._scores(
+            user_vec, user_bias, content_vec[items], content_bias[items]
         )
         residual = torch.as_tensor(batch.y[rows], dtype=base.dtype) - base
         design = torch.cat([user_vec, torch.ones(len(rows), 1)], dim=1)
@@ -636,14 +623,17 @@ class MetaRecommenderMixin(BaseRecommender):
     # ------------------------------------------------------------ predict
     @torch.no_grad()
     def _predict(self, batch: EncodedBatch) -> np.ndarray:
-        model = self._model
         item_vec, item_bias = self._row_items(batch)
         if self.adapt == "user+head":
             return self._predict_per_user(batch, item_vec, item_bias)
         user_vec, user_bias = self._row_users(batch)
+        return self._scores(user_vec, user_bias, item_vec, item_bias).double().numpy()
+
+    def _scores(self, user_vec, user_bias, item_vec, item_bias) -> torch.Tensor:
+        """Scores of row-aligned users and items from their representations."""
+        model = self._model
         score = model.head(user_vec, item_vec)
-        out = model.global_bias + user_bias + item_bias + score
-        return out.double().numpy()
+        return model.global_bias + user_bias + item_bias + score
 
     def _row_users(self, batch: EncodedBatch):
         pos = torch.as_tensor(batch.user_pos)
