@@ -105,6 +105,7 @@ FIT_POINTS = {
         ("after", "_make_net", 1),
         ("after", "_adapt_new", 1),  # adaptation of every user after training
         ("after", "_refresh_items", 1),
+        ("before", "_fit_neighbours", 1),  # last step of fit
     ],
     "knn": [("before", "_similarity", 1)],
 }
@@ -141,7 +142,7 @@ def _cases(points):
             groups.append("deep")
         if hasattr(est, "reg_user"):
             groups.append("bias")
-        if hasattr(est, "n_neighbors"):
+        if hasattr(est, "_similarity"):
             groups.append("knn")
         for group in groups:
             for point in points.get(group, []):

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..base import EncodedBatch
+from ..utils._neighbours import cell_means, neighbour_offsets, residual_similarity
 from ..utils._sklearn import Interval
 from ._bias import BiasRecommender
 
@@ -135,15 +136,7 @@ class ItemKNNRecommender(BiasRecommender):
         return cache
 
     def _build_ratings_matrix(self, shape) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        u, i, y = self._seen_log()
-        total = sp.csr_matrix((y, (u, i)), shape=shape)
-        count = sp.csr_matrix((np.ones_like(y), (u, i)), shape=shape)
-        total.sum_duplicates()
-        count.sum_duplicates()
-        mean = total.copy()
-        mean.data = total.data / count.data
-        count.data[:] = 1.0
-        return mean, count
+        return cell_means(*self._seen_log(), shape)
 
     def _residual_matrix(self, users: np.ndarray) -> sp.csr_matrix:
         mean, _ = self._ratings_matrix()
@@ -157,41 +150,7 @@ class ItemKNNRecommender(BiasRecommender):
         return sp.csr_matrix((data, (sub.row, sub.col)), shape=sub.shape)
 
     def _similarity(self, residual: sp.csr_matrix) -> sp.csr_matrix:
-        """Top ``n_neighbors`` shrunk cosine similarities per item, in row blocks."""
-        n = residual.shape[1]
-        indicator = residual.copy()
-        indicator.data = np.ones_like(indicator.data)
-        norms = np.sqrt(np.asarray(residual.multiply(residual).sum(axis=0)).ravel())
-        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        cosine = sp.csc_matrix(residual.multiply(inv[None, :]))
-        indicator = sp.csc_matrix(indicator)
-        k = min(self.n_neighbors, max(n - 1, 1))
-        block = max(1, _SCORE_CHUNK_CELLS // max(n, 1))
-        rows, cols, vals = [], [], []
-        for start in range(0, n, block):
-            stop = min(start + block, n)
-            sim = (cosine[:, start:stop].T @ cosine).toarray()
-            common = (indicator[:, start:stop].T @ indicator).toarray()
-            sim *= common / (common + self.shrinkage) if self.shrinkage else 1.0
-            sim[np.arange(stop - start), np.arange(start, stop)] = 0.0
-            top = (
-                np.argpartition(-sim, k - 1, axis=1)[:, :k]
-                if k < n
-                else (np.broadcast_to(np.arange(n), sim.shape))
-            )
-            top_sim = np.take_along_axis(sim, top, axis=1)
-            keep = top_sim > 0
-            rows.append(np.nonzero(keep)[0] + start)
-            cols.append(top[keep])
-            vals.append(top_sim[keep])
-        similarity = sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(n, n),
-        )
-        # Canonical (sorted, no duplicates) before it is shared, so no later
-        # operation sorts it in place while a concurrent predict reads it.
-        similarity.sum_duplicates()
-        return similarity
+        return residual_similarity(residual, self.n_neighbors, self.shrinkage)
 
     def _neighbour_offsets(self, users: np.ndarray) -> np.ndarray:
         """Similarity-weighted mean residual, shape (len(users), n_items)."""
@@ -200,9 +159,7 @@ class ItemKNNRecommender(BiasRecommender):
         if sim.shape[0] < n_items:
             sim = sim.copy()
             sim.resize((n_items, n_items))
-        residual = self._residual_matrix(users)
-        _, indicator = self._ratings_matrix()
-        num = (residual @ sim.T).toarray()
-        den = (indicator[users] @ sim.T).toarray()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 0, num / (den + self.neighbor_reg), 0.0)
+        _, rated = self._ratings_matrix()
+        return neighbour_offsets(
+            self._residual_matrix(users), rated[users], sim, self.neighbor_reg
+        )

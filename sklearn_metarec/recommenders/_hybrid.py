@@ -47,14 +47,14 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         Ridge shrinkage of the warm-up of new items towards their content
         representation, in pseudo-ratings; > 0. None: no warm-up.
     **meta parameters
-        ``algorithm`` ... ``random_state``, ``item_refit_reg``: see
-        :class:`~sklearn_metarec.MetaCFRecommender`.
+        ``algorithm`` ... ``random_state``, ``item_refit_reg``, ``n_neighbors``:
+        see :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
     ----------
     encoder_ : transformer
         The fitted text encoder.
-    net_, history_, user_state_
+    net_, history_, user_state_, similarity_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -113,6 +113,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         random_state=None,
         warmup_reg=5.0,
         item_refit_reg=10.0,
+        n_neighbors=200,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -145,3 +146,4 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         self.random_state = random_state
         self.warmup_reg = warmup_reg
         self.item_refit_reg = item_refit_reg
+        self.n_neighbors = n_neighbors

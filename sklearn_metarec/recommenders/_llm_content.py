@@ -197,14 +197,14 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         nDCG@10 of never-seen items from 0.150 to 0.173 (item-cold) and from 0.154
         to 0.190 (both-cold), and the warm MAE from 0.768 to 0.781.
     **meta parameters
-        ``algorithm`` ... ``random_state``, ``warmup_reg``, ``item_refit_reg``: see
-        :class:`~sklearn_metarec.MetaCFRecommender`.
+        ``algorithm`` ... ``random_state``, ``warmup_reg``, ``item_refit_reg``,
+        ``n_neighbors``: see :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
     ----------
     encoder_ : transformer
         The fitted text encoder.
-    net_, history_, user_state_
+    net_, history_, user_state_, similarity_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -257,6 +257,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         random_state=None,
         warmup_reg=5.0,
         item_refit_reg=10.0,
+        n_neighbors=200,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -288,3 +289,4 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.random_state = random_state
         self.warmup_reg = warmup_reg
         self.item_refit_reg = item_refit_reg
+        self.n_neighbors = n_neighbors

@@ -30,6 +30,7 @@ from .._skorch._persistence import (
 from ..base import BaseRecommender, EncodedBatch
 from ..meta import MetaLearner, TaskSampler, pad_tasks
 from ..nn import MetaRecNet
+from ..utils._neighbours import cell_means, neighbour_offsets, residual_similarity
 from ..utils._persistence import register_plain_class
 from ..utils._random import check_random_state
 from ._features import SideFeatureEncoder
@@ -40,8 +41,8 @@ register_plain_class(SideFeatureEncoder)  # persisted as its state (data only)
 
 _ADAPT_CHUNK_ROWS = 2**18  # padded cells per adaptation chunk at the end of fit
 _FEW_USERS = 4  # partial_fit adapts up to this many new users one by one
-# (user, item) pairs per block of an MLP head in _score_items: its input holds
-# 3 * embedding_dim floats per pair (48 MiB per block at the default 16).
+# (user, item) pairs per block of an MLP head in _score_items and _residuals: its
+# input holds 3 * embedding_dim floats per pair (48 MiB per block at the default 16).
 _HEAD_CHUNK_CELLS = 2**18
 _WARMUP_ROUNDS = 2  # item warm-up / user adaptation alternations in partial_fit
 # The warm-up shrinks an item's vector correction this many times as much as its
@@ -59,6 +60,12 @@ _COLD_PRIOR_NAME = "user.bias"
 # of two gained under 0.001 MAE and lowered the hybrid's warm catalogue nDCG@10
 # from 0.033 to 0.024.
 _REFIT_ROUNDS = 2
+# Residual neighbourhood correction (``n_neighbors``): similarities shrunk by
+# n_common / (n_common + _NEIGHBOUR_SHRINKAGE), offsets by _NEIGHBOUR_REG added to
+# their denominator, as in ItemKNNRecommender's defaults.
+_NEIGHBOUR_SHRINKAGE = 100.0
+_NEIGHBOUR_REG = 0.5
+_NEIGHBOUR_CHUNK_CELLS = 2**22  # dense offsets per block (32 MiB of float64)
 
 
 class MetaRecommenderMixin(BaseRecommender):
@@ -168,6 +175,7 @@ class MetaRecommenderMixin(BaseRecommender):
         self._fit_cold_prior(batch)
         self._refit_item_biases(batch)
         self.user_state_ = self._adapt_all(batch)
+        self.similarity_ = self._fit_neighbours(batch)
 
     def _inner_solver(self) -> str:
         ridge_ok = (
@@ -384,6 +392,77 @@ class MetaRecommenderMixin(BaseRecommender):
             self._item_offset[:n_items, -1] = correction.to(self._item_offset.dtype)
             self._refresh_items()
             self._fit_cold_prior(batch)
+
+    def _fit_neighbours(self, batch: EncodedBatch):
+        """Similarities of the fitted items' training residuals (``n_neighbors``).
+
+        The residuals are those of the fitted model (users adapted); see
+        :func:`~sklearn_metarec.utils._neighbours.residual_similarity`. None when
+        the correction is off: ``n_neighbors=None``, or not ratings with one state
+        per user (``objective="rating"``, ``adapt="user"``).
+        """
+        if (
+            self.n_neighbors is None
+            or self.objective != "rating"
+            or self.adapt != "user"
+        ):
+            return None
+        residual = self._residuals(batch.user_pos, batch.item_pos, batch.y)
+        shape = (len(self.user_index_), self._n_fitted_items)
+        residual, _ = cell_means(batch.user_pos, batch.item_pos, residual, shape)
+        return residual_similarity(residual, self.n_neighbors, _NEIGHBOUR_SHRINKAGE)
+
+    @torch.no_grad()
+    def _residuals(self, user_pos, item_pos, y) -> np.ndarray:
+        """``y`` minus the scores of known users (positions) on catalogue items."""
+        item_vec, item_bias = self._item_cache
+        out = np.empty(len(y))
+        for start in range(0, len(y), _HEAD_CHUNK_CELLS):
+            rows = slice(start, start + _HEAD_CHUNK_CELLS)
+            users = torch.tensor(user_pos[rows])
+            items = torch.tensor(item_pos[rows])
+            codes = self._user_codes[users] if self._user_codes.shape[1] else None
+            score = self._scores(
+                *self._user_vectors(users, codes), item_vec[items], item_bias[items]
+            )
+            out[rows] = y[rows] - score.double().numpy()
+        return out
+
+    def _neighbour_offsets(self, users: np.ndarray) -> np.ndarray:
+        """Residual neighbourhood offsets of known users (sorted, unique positions)
+        on the fitted items, shape (len(users), n_fitted_items).
+
+        The residuals are read, under the users' current states, from every row
+        given to fit and partial_fit, so a user adapted by ``partial_fit`` is
+        corrected from their rows at once. Items added by ``partial_fit`` have no
+        neighbours: they neither get an offset nor lend their residuals.
+        """
+        user_pos, item_pos, y = self._seen_log()
+        n_items = self._n_fitted_items
+        mine = np.flatnonzero(np.isin(user_pos, users) & (item_pos < n_items))
+        residual = self._residuals(user_pos[mine], item_pos[mine], y[mine])
+        local = np.searchsorted(users, user_pos[mine])
+        residual, rated = cell_means(
+            local, item_pos[mine], residual, (len(users), n_items)
+        )
+        return neighbour_offsets(residual, rated, self.similarity_, _NEIGHBOUR_REG)
+
+    def _add_neighbour_offsets(self, batch: EncodedBatch, scores: np.ndarray) -> None:
+        """Add the residual neighbourhood offsets to row-aligned ``scores``."""
+        rows = np.flatnonzero(
+            (batch.user_pos >= 0)
+            & (batch.item_pos >= 0)
+            & (batch.item_pos < self._n_fitted_items)
+        )
+        if not len(rows):
+            return
+        users, inverse = np.unique(batch.user_pos[rows], return_inverse=True)
+        items = batch.item_pos[rows]
+        chunk = max(1, _NEIGHBOUR_CHUNK_CELLS // max(self._n_fitted_items, 1))
+        for start in range(0, len(users), chunk):
+            sel = (inverse >= start) & (inverse < start + chunk)
+            offsets = self._neighbour_offsets(users[start : start + chunk])
+            scores[rows[sel]] += offsets[inverse[sel] - start, items[sel]]
 
     def _prior_states(self, n: int) -> dict:
         params = dict(self._model.named_parameters())
@@ -627,7 +706,11 @@ class MetaRecommenderMixin(BaseRecommender):
         if self.adapt == "user+head":
             return self._predict_per_user(batch, item_vec, item_bias)
         user_vec, user_bias = self._row_users(batch)
-        return self._scores(user_vec, user_bias, item_vec, item_bias).double().numpy()
+        scores = self._scores(user_vec, user_bias, item_vec, item_bias)
+        scores = scores.double().numpy()
+        if self.similarity_ is not None:
+            self._add_neighbour_offsets(batch, scores)
+        return scores
 
     def _scores(self, user_vec, user_bias, item_vec, item_bias) -> torch.Tensor:
         """Scores of row-aligned users and items from their representations."""
@@ -757,10 +840,19 @@ class MetaRecommenderMixin(BaseRecommender):
             codes = torch.where((pos >= 0)[:, None], codes, torch.full_like(codes, -1))
         user_vec, user_bias = self._user_vectors(pos, codes)
         users_per_block = max(1, _HEAD_CHUNK_CELLS // max(len(item_bias), 1))
-        scores = model.score_all(
-            user_vec, user_bias, item_vec, item_bias, chunk_size=users_per_block
+        scores = (
+            model.score_all(
+                user_vec, user_bias, item_vec, item_bias, chunk_size=users_per_block
+            )
+            .double()
+            .numpy()
         )
-        return scores.double().numpy()
+        known = np.flatnonzero(user_pos >= 0)
+        if self.similarity_ is not None and len(known):
+            users, inverse = np.unique(user_pos[known], return_inverse=True)
+            offsets = self._neighbour_offsets(users)[inverse]
+            scores[known, : self._n_fitted_items] += offsets
+        return scores
 
     # ----------------------------------------------------------- hooks
     def _make_item_encoder(self) -> SideFeatureEncoder:

@@ -39,6 +39,7 @@ _SHARED_CONSTRAINTS: dict = {
     "random_state": ["random_state"],
     "warmup_reg": [Interval(Real, 0, None, closed="neither"), None],
     "item_refit_reg": [Interval(Real, 0, None, closed="neither"), None],
+    "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
 }
 
 
@@ -163,6 +164,17 @@ class MetaCFRecommender(MetaRecommenderMixin):
         ratings more closely: lower rating error, while rarely rated items with
         high ratings climb in ``recommend``. None keeps the meta-learned biases.
         Ratings with ``adapt="user"`` only.
+    n_neighbors : int or None, default=200
+        Residual neighbourhood correction (Koren's integrated model): a user's
+        score on a fitted item ``i`` gets the similarity-weighted mean of the
+        user's residuals on the items they rated among the ``n_neighbors`` most
+        similar to ``i``, ``sum_j s_ij res_uj / (sum_j s_ij + 0.5)``, as in
+        :class:`~sklearn_metarec.baselines.ItemKNNRecommender`. Similarities are
+        cosines of the training residuals shrunk by ``n_common / (n_common + 100)``,
+        computed at the end of ``fit``; residuals at predict time are read from all
+        the user's rows under their current state, so a user adapted by
+        ``partial_fit`` is corrected at once. Items added by ``partial_fit`` have
+        no neighbours. None turns it off. Ratings with ``adapt="user"`` only.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, episode sampling and shuffling (never the global
         random state).
@@ -175,6 +187,9 @@ class MetaCFRecommender(MetaRecommenderMixin):
         Losses per epoch.
     user_state_ : dict of str to Tensor
         Adapted user parameters, one row per known user (``user_index_`` order).
+    similarity_ : sparse matrix of shape (n_fitted_items, n_fitted_items) or None
+        Residual similarities of the ``n_neighbors`` correction (row ``i``: item
+        ``i``'s neighbours); None when the correction is off.
 
     Examples
     --------
@@ -223,6 +238,7 @@ class MetaCFRecommender(MetaRecommenderMixin):
         random_state=None,
         warmup_reg=5.0,
         item_refit_reg=10.0,
+        n_neighbors=200,
     ):
         self.algorithm = algorithm
         self.n_inner_steps = n_inner_steps
@@ -252,3 +268,4 @@ class MetaCFRecommender(MetaRecommenderMixin):
         self.random_state = random_state
         self.warmup_reg = warmup_reg
         self.item_refit_reg = item_refit_reg
+        self.n_neighbors = n_neighbors

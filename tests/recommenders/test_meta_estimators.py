@@ -28,6 +28,17 @@ def _text(**kw):
     return {"encoder": TfidfSVDEncoder(n_components=8, random_state=0), **FAST, **kw}
 
 
+each_estimator = pytest.mark.parametrize(
+    "estimator",
+    [
+        MetaCFRecommender(**FAST),
+        LLMContentRecommender(**_text()),
+        HybridMetaRecommender(**_text()),
+    ],
+    ids=["metacf", "llm", "hybrid"],
+)
+
+
 @pytest.mark.parametrize("algorithm", ["maml", "fomaml", "reptile"])
 @pytest.mark.parametrize("solver", ["ridge", "gradient"])
 def test_every_algorithm_and_solver_trains(algorithm, solver, ratings_log):
@@ -232,15 +243,7 @@ def test_prior_bias_is_refitted_for_users_with_no_ratings(
     assert cold_error(raw) > best
 
 
-@pytest.mark.parametrize(
-    "estimator",
-    [
-        MetaCFRecommender(**FAST),
-        LLMContentRecommender(**_text()),
-        HybridMetaRecommender(**_text()),
-    ],
-    ids=["metacf", "llm", "hybrid"],
-)
+@each_estimator
 def test_item_biases_are_refitted_on_all_training_ratings(estimator, ratings_log):
     # Meta-training fits the item side through the query rows of its episodes
     # only; the refit at the end of fit moves each item's bias towards what all
@@ -275,3 +278,72 @@ def test_partial_fit_leaves_the_refitted_item_biases(ratings_log):
     model.partial_fit(pd.concat([known, new]), np.r_[y[:20], np.full(10, 5.0)])
     assert torch.equal(model._item_offset[: len(fitted)], fitted)
     assert model._item_offset[len(fitted) :].any()
+
+
+@each_estimator
+def test_scores_add_the_users_neighbour_residuals(estimator, ratings_log):
+    # The correction is computed after everything else in fit: the same fit
+    # without it gives the base scores, and the difference is, for each row,
+    # sum_j s_ij res_uj / (sum_j s_ij + 0.5) over the items j the user rated.
+    X, y = ratings_log
+    model = clone(estimator).fit(X, y)
+    base = clone(estimator).set_params(n_neighbors=None).fit(X, y)
+    assert base.similarity_ is None and model.similarity_.nnz
+    users = model.user_index_.get_positions(X["user_id"])
+    items = model.item_index_.get_positions(X["item_id"])
+    residual = y - base.predict(X)
+    sim = model.similarity_.toarray()
+    probe = X.iloc[::7]
+    expected = base.predict(probe)
+    for k, (u, i) in enumerate(zip(users[::7], items[::7])):
+        mine = users == u
+        rated = np.unique(items[mine])
+        res = np.array([residual[mine & (items == j)].mean() for j in rated])
+        weights = sim[i, rated]
+        if weights.any():
+            expected[k] += weights @ res / (weights.sum() + 0.5)
+    np.testing.assert_allclose(model.predict(probe), expected, atol=1e-5)
+    assert not np.allclose(model.predict(probe), base.predict(probe))
+    # recommend ranks the same corrected scores.
+    user = X["user_id"].iloc[0]
+    scores = model._score_items(model.user_index_.get_positions([user]))[0]
+    catalogue = X.drop_duplicates("item_id").assign(user_id=user)
+    scores = scores[model.item_index_.get_positions(catalogue["item_id"])]
+    np.testing.assert_allclose(scores, model.predict(catalogue), atol=1e-5)
+
+
+def test_a_new_user_is_corrected_from_their_rows_at_once(ratings_log):
+    X, y = ratings_log
+    model = MetaCFRecommender(**FAST).fit(X, y)
+    base = clone(model).set_params(n_neighbors=None).fit(X, y)
+    rows = X.head(12).assign(user_id="new")
+    new_item = X.head(3).assign(
+        user_id="new", item_id=9999, title="A new film", genres="Drama"
+    )
+    batch, target = pd.concat([rows, new_item]), np.r_[y[:12], 5.0, 4.0, 1.0]
+    model.partial_fit(batch, target)
+    base.partial_fit(batch, target)
+    probe = pd.concat([X.drop_duplicates("item_id"), new_item.head(1)])
+    probe = probe.assign(user_id="new")
+    offsets = model.predict(probe) - base.predict(probe)
+    assert np.abs(offsets[:-1]).max() > 1e-3
+    # An item added by partial_fit has no neighbours: no offset on it.
+    assert offsets[-1] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"adapt": "user+head", "inner_solver": "gradient", "hidden_dims": (4,)},
+        {"objective": "implicit"},
+    ],
+    ids=["head", "implicit"],
+)
+def test_no_neighbour_correction_unless_rating_users_have_one_state(
+    params, ratings_log
+):
+    X, y = ratings_log
+    if params.get("objective") == "implicit":
+        y = (y >= 4).astype(float)
+    model = MetaCFRecommender(**params, **FAST).fit(X, y)
+    assert model.similarity_ is None
