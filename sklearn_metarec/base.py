@@ -223,9 +223,13 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         """Predict a score (rating, or logit for implicit feedback) per row.
 
         Unknown users are served from the prior, unknown items from their side
-        information; no output is NaN. Rows are scored in blocks of a fixed size,
-        so the model's intermediate arrays do not grow with ``len(X)`` (only the
-        encoded ids and the output do).
+        information; no output is NaN. Ratings are clipped to the range of the
+        targets given to ``fit`` (a rating beyond the scale is always further from
+        the truth; ``partial_fit`` does not move the range, so that nobody outside
+        its batch sees a change); ``recommend`` ranks the unclipped scores, so ties
+        at the top of the scale keep their order. Rows are scored in
+        blocks of a fixed size, so the model's intermediate arrays do not grow with
+        ``len(X)`` (only the encoded ids and the output do).
 
         Parameters
         ----------
@@ -268,7 +272,15 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
                 new_items=no_ids,
             )
             out[rows] = self._predict(batch)
-        return _check_finite_scores(self, out, "predict")
+        out = _check_finite_scores(self, out, "predict")
+        if self._predicts_ratings():
+            np.clip(out, *self._y_range, out=out)
+        return out
+
+    def _predicts_ratings(self) -> bool:
+        """Whether ``predict`` returns ratings, clipped to the range of fit's
+        targets (scores that are not ratings, such as logits, are not)."""
+        return False
 
     def recommend(self, users, n=10, exclude_seen=True):
         """Recommend the ``n`` best catalogue items for each user.
@@ -408,6 +420,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         item_pos = self.item_index_.get_positions(data.items)
         self._seen_parts = [(user_pos, item_pos, data.y)]
         self._seen_cache = None
+        self._y_range = (float(data.y.min()), float(data.y.max()))
         return EncodedBatch(
             data=data,
             user_pos=user_pos,

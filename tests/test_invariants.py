@@ -194,3 +194,22 @@ def test_successive_batches_leave_earlier_users_bit_identical(estimator):
     is_rest = ~X_items["user_id"].isin(first).to_numpy()
     est.partial_fit(X_items[is_rest], y_items[is_rest])
     np.testing.assert_array_equal(est.predict(probe), before)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [e for e in ESTIMATORS if not isinstance(e, PopularityRecommender)],  # counts
+    ids=estimator_id,
+)
+def test_predicted_ratings_stay_within_the_range_of_fits_targets(estimator):
+    # Scores pushed past the scale are clipped by predict (ratings only), not by
+    # recommend's ranking; a partial_fit with a rating beyond the range moves
+    # nothing.
+    X_train, y_train, batches = split_log()
+    low, high = y_train.min(), y_train.max()
+    model = fitted_copy(estimator)
+    X_new, y_new = batches["new_users"]
+    model.partial_fit(X_new, np.full(len(y_new), high + 3.0))
+    probe = grid(X_new["user_id"].unique()[:3], item_table(X_train))
+    scores = model.predict(probe)
+    assert scores.min() >= low and scores.max() == high

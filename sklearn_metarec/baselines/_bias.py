@@ -70,6 +70,9 @@ class BiasRecommender(BaseRecommender):
         self.n_iter = n_iter
 
     # ------------------------------------------------------------------ hooks
+    def _predicts_ratings(self) -> bool:
+        return True
+
     def _fit(self, batch: EncodedBatch) -> None:
         u, i, y = batch.user_pos, batch.item_pos, batch.y
         n_users, n_items = len(self.user_index_), len(self.item_index_)

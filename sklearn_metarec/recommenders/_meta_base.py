@@ -78,8 +78,11 @@ class MetaRecommenderMixin(BaseRecommender):
     ``user_features``, ``objective``, ``lr``, ``weight_decay``, ``max_epochs``,
     ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``, ``device``,
     ``accelerator`` (optional), ``callbacks``, ``verbose``, ``random_state``,
-    ``warmup_reg`` and ``item_refit_reg``.
+    ``warmup_reg``, ``item_refit_reg`` and ``n_neighbors``.
     """
+
+    def _predicts_ratings(self) -> bool:
+        return self.objective == "rating"
 
     @property
     def _uses_side_information(self) -> bool:
