@@ -170,8 +170,10 @@ genres alone, TF-IDF). Embeddings come from the encoder's disk cache \
 (`benchmarks/.text_cache`, git-ignored) when an earlier run filled it; *fit s* then \
 excludes encoding, whose first run over the 3,883 ML-1M texts is measured in the \
 "Text encoding" section (about 120 s on an idle machine of this kind). The item \
-warm-up (`warmup_reg`) and the item-bias refit at the end of fit (`item_refit_reg`) \
-of the meta estimators are on (library defaults); `warmup_reg=None` is zero-shot.
+warm-up (`warmup_reg`), the item-bias refit at the end of fit (`item_refit_reg`) \
+and the residual neighbourhood correction (`n_neighbors`) of the meta estimators \
+are on (library defaults); `warmup_reg=None` is zero-shot. `predict` clips ratings \
+to the range of fit's targets (every rating estimator).
 - **Threads**: the process runs torch on one intra-op thread (`--torch-threads 1`).
 - **Noise**: on this 2-core VM, wall-clock timings of the same command vary by up to \
 2x between runs (the baselines' *adapt ms* moved between 0.8 and 1.6 ms, MetaCF's \
