@@ -378,19 +378,12 @@ class MetaRecommenderMixin(BaseRecommender):
         counts = np.bincount(batch.item_pos, minlength=n_items)
         for _ in range(_REFIT_ROUNDS):
             self.user_state_ = self._adapt_all(batch)
-            item_vec, item_bias = self._item_cache
             # Residuals against the meta-learned bias, not the current correction.
-            item_bias = item_bias[:n_items] - self._item_offset[:n_items, -1]
-            residual = np.zeros(n_items)
-            for rows, users, items, codes in self._row_chunks(batch):
-                score = self._scores(
-                    *self._user_vectors(users, codes), item_vec[items], item_bias[items]
-                )
-                residual += np.bincount(
-                    batch.item_pos[rows],
-                    weights=batch.y[rows] - score.double().numpy(),
-                    minlength=n_items,
-                )
+            meta_bias = self._item_cache[1][:n_items] - self._item_offset[:n_items, -1]
+            residual = self._residuals(
+                batch.user_pos, batch.item_pos, batch.y, item_bias=meta_bias
+            )
+            residual = np.bincount(batch.item_pos, weights=residual, minlength=n_items)
             correction = torch.as_tensor(residual / (counts + reg))
             self._item_offset[:n_items, -1] = correction.to(self._item_offset.dtype)
             self._refresh_items()
@@ -416,9 +409,11 @@ class MetaRecommenderMixin(BaseRecommender):
         return residual_similarity(residual, self.n_neighbors, _NEIGHBOUR_SHRINKAGE)
 
     @torch.no_grad()
-    def _residuals(self, user_pos, item_pos, y) -> np.ndarray:
-        """``y`` minus the scores of known users (positions) on catalogue items."""
-        item_vec, item_bias = self._item_cache
+    def _residuals(self, user_pos, item_pos, y, item_bias=None) -> np.ndarray:
+        """``y`` minus the scores of known users (positions) on catalogue items,
+        with the cached item biases or the given ``item_bias``."""
+        item_vec, cached_bias = self._item_cache
+        item_bias = cached_bias if item_bias is None else item_bias
         out = np.empty(len(y))
         for start in range(0, len(y), _HEAD_CHUNK_CELLS):
             rows = slice(start, start + _HEAD_CHUNK_CELLS)
