@@ -47,8 +47,8 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         Ridge shrinkage of the warm-up of new items towards their content
         representation, in pseudo-ratings; > 0. None: no warm-up.
     **meta parameters
-        ``algorithm`` ... ``random_state``, ``item_refit_reg``, ``n_neighbors``:
-        see :class:`~sklearn_metarec.MetaCFRecommender`.
+        ``algorithm`` ... ``random_state``, ``item_refit_reg``, ``n_neighbors``,
+        ``average``: see :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
     ----------
@@ -114,6 +114,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         warmup_reg=5.0,
         item_refit_reg=10.0,
         n_neighbors=200,
+        average=True,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -147,3 +148,4 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         self.warmup_reg = warmup_reg
         self.item_refit_reg = item_refit_reg
         self.n_neighbors = n_neighbors
+        self.average = average

@@ -198,7 +198,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         to 0.190 (both-cold), and the warm MAE from 0.768 to 0.781.
     **meta parameters
         ``algorithm`` ... ``random_state``, ``warmup_reg``, ``item_refit_reg``,
-        ``n_neighbors``: see :class:`~sklearn_metarec.MetaCFRecommender`.
+        ``n_neighbors``, ``average``: see :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
     ----------
@@ -258,6 +258,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         warmup_reg=5.0,
         item_refit_reg=10.0,
         n_neighbors=200,
+        average=True,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -290,3 +291,4 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.warmup_reg = warmup_reg
         self.item_refit_reg = item_refit_reg
         self.n_neighbors = n_neighbors
+        self.average = average

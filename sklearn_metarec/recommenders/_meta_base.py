@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .._skorch import EpisodeCollate, EpisodeNet
+from .._skorch._averaging import ParameterAveraging
 from .._skorch._persistence import (
     history_from_plain,
     history_to_plain,
@@ -78,7 +79,7 @@ class MetaRecommenderMixin(BaseRecommender):
     ``user_features``, ``objective``, ``lr``, ``weight_decay``, ``max_epochs``,
     ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``, ``device``,
     ``accelerator`` (optional), ``callbacks``, ``verbose``, ``random_state``,
-    ``warmup_reg``, ``item_refit_reg`` and ``n_neighbors``.
+    ``warmup_reg``, ``item_refit_reg``, ``n_neighbors`` and ``average``.
     """
 
     def _predicts_ratings(self) -> bool:
@@ -218,6 +219,9 @@ class MetaRecommenderMixin(BaseRecommender):
                     load_best=True,
                 )
             )
+        start = self._average_start()
+        if start is not None:
+            callbacks.append(ParameterAveraging(start))
         if self.verbose:
             callbacks.append(ProgressBar())
         accelerator = getattr(self, "accelerator", None)
@@ -249,6 +253,14 @@ class MetaRecommenderMixin(BaseRecommender):
             iterator_valid__generator=torch.Generator().manual_seed(seed + 1),
             iterator_valid__collate_fn=EpisodeCollate(sampler, seed + 1, fixed=True),
         )
+
+    def _average_start(self) -> int | None:
+        """First epoch of the parameter average (``average``), None for none."""
+        if self.average is False:
+            return None
+        if self.average is True:
+            return self.max_epochs // 2 + 1
+        return int(self.average)
 
     @property
     def _learner(self) -> MetaLearner:

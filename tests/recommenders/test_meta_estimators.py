@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from skorch.callbacks import Callback
 
 from sklearn_metarec import (
     HybridMetaRecommender,
@@ -349,3 +350,83 @@ def test_no_neighbour_correction_unless_rating_users_have_one_state(
         y = (y >= 4).astype(float)
     model = MetaCFRecommender(**params, **FAST).fit(X, y)
     assert model.similarity_ is None
+
+
+class _RecordItemSide(Callback):
+    """Copies the item-side parameters (and whether the epoch was best) per epoch."""
+
+    def initialize(self):
+        self.epochs = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        best = bool(net.history[-1].get("valid_loss_best", False))
+        self.epochs.append((_item_side(net.module_), best))
+
+
+def _item_side(learner):
+    return {
+        name: p.detach().clone()
+        for name, p in learner.named_parameters()
+        if ".item." in name
+    }
+
+
+def _mean(snapshots):
+    return {
+        name: torch.stack([s[name] for s in snapshots]).mean(0) for name in snapshots[0]
+    }
+
+
+@pytest.mark.parametrize(
+    "average, first", [(False, None), (True, 3), (2, 2), (9, None)]
+)
+def test_average_serves_the_mean_of_the_last_epochs(average, first, ratings_log):
+    # The item side is left alone after meta-training (the item-bias refit and
+    # the neighbours live outside the net), so it is the served average itself.
+    X, y = ratings_log
+    record = _RecordItemSide()
+    params = {**FAST, "max_epochs": 4}
+    model = MetaCFRecommender(average=average, callbacks=[record], **params)
+    served = _item_side(model.fit(X, y)._learner)
+    snapshots = [s for s, _ in record.epochs]
+    expected = snapshots[-1] if first is None else _mean(snapshots[first - 1 :])
+    assert served.keys() == expected.keys()
+    for name in served:
+        torch.testing.assert_close(served[name], expected[name])
+    if first is not None:  # an average is not any one epoch's parameters
+        assert not torch.equal(
+            served["model.item.id_embedding.weight"],
+            snapshots[-1]["model.item.id_embedding.weight"],
+        )
+
+
+@pytest.mark.parametrize("average", [2, 4])
+def test_average_with_early_stopping_runs_up_to_the_best_epoch(average, ratings_log):
+    # At this learning rate the held-out loss is best at epoch 3 of 5: the mean
+    # runs from epoch `average` to it, or early stopping's restored best weights
+    # stay when it came before the average starts.
+    X, y = ratings_log
+    record = _RecordItemSide()
+    params = {**FAST, "max_epochs": 5, "lr": 0.1}
+    model = MetaCFRecommender(
+        early_stopping=True,
+        n_iter_no_change=10,
+        average=average,
+        callbacks=[record],
+        **params,
+    ).fit(X, y)
+    best = max(k for k, (_, is_best) in enumerate(record.epochs) if is_best)
+    assert best == 2
+    snapshots = [s for s, _ in record.epochs]
+    expected = snapshots[best] if average > best + 1 else _mean(snapshots[1:3])
+    served = _item_side(model._learner)
+    for name in served:
+        torch.testing.assert_close(served[name], expected[name])
+
+
+@pytest.mark.parametrize("average", [0, -1, 1.5, "last"])
+def test_average_must_be_a_bool_or_a_first_epoch(average, ratings_log):
+    X, y = ratings_log
+    with pytest.raises(ValueError, match="average"):
+        MetaCFRecommender(average=average, **FAST).fit(X, y)
