@@ -32,7 +32,7 @@ SUPPORT_SIZES = (1, 3, 5, 10, 20)
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--estimators", default="metacf,llm,hybrid")
+    parser.add_argument("--estimators", default="metacf,llm,hybrid,hybrid_genres")
     parser.add_argument("--quick", action="store_true", help="latest-small")
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--no-write", action="store_true")
