@@ -37,7 +37,9 @@ COLUMN = "new nDCG@10"
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0,1,2,3,4,5")
-    parser.add_argument("--estimators", default="bias,llm,genre_only,hybrid,hybrid_genres")
+    parser.add_argument(
+        "--estimators", default="bias,llm,genre_only,hybrid,hybrid_genres"
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     import torch
