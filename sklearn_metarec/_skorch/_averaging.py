@@ -65,7 +65,7 @@ class ParameterAveraging(Callback):
                 self.best_mean_ = [mean.clone() for mean in self.mean_]
 
     def on_train_end(self, net, **kwargs):
-        validated = "valid_loss" in (net.history[-1] if len(net.history) else {})
+        validated = len(net.history) and "valid_loss" in net.history[-1]
         served = self.best_mean_ if validated else self.mean_
         if served is None:
             return

@@ -313,15 +313,15 @@ class MetaRecommenderMixin(BaseRecommender):
         self._write_states(states, *self._adapt_new(batch, np.arange(n_users)))
         return states
 
-    def _row_chunks(self, batch: EncodedBatch):
-        """``(rows, users, items, codes)`` of ``batch`` in slices of
-        ``_ADAPT_CHUNK_ROWS`` rows: user and item positions as tensors (copies: the
-        batch's arrays may be read-only views of the caller's data) and the users'
-        feature codes (None without user features)."""
-        for start in range(0, len(batch.y), _ADAPT_CHUNK_ROWS):
-            rows = slice(start, start + _ADAPT_CHUNK_ROWS)
-            users = torch.tensor(batch.user_pos[rows])
-            items = torch.tensor(batch.item_pos[rows])
+    def _row_chunks(self, user_pos, item_pos, size: int = _ADAPT_CHUNK_ROWS):
+        """``(rows, users, items, codes)`` of row-aligned known users and items in
+        slices of ``size`` rows: positions as tensors (copies: the arrays may be
+        read-only views of the caller's data) and the users' feature codes (None
+        without user features)."""
+        for start in range(0, len(user_pos), size):
+            rows = slice(start, start + size)
+            users = torch.tensor(user_pos[rows])
+            items = torch.tensor(item_pos[rows])
             codes = self._user_codes[users] if self._user_codes.shape[1] else None
             yield rows, users, items, codes
 
@@ -349,7 +349,7 @@ class MetaRecommenderMixin(BaseRecommender):
         gram = rhs = 0.0
         weights = 1.0 / np.bincount(batch.user_pos)
         item_vec, item_bias = self._item_cache
-        for rows, _, items, codes in self._row_chunks(batch):
+        for rows, _, items, codes in self._row_chunks(batch.user_pos, batch.item_pos):
             # Each row as a one-row task, so that it carries its user's features.
             offset, design = model.linear_adaptation_terms(
                 names,
@@ -427,11 +427,8 @@ class MetaRecommenderMixin(BaseRecommender):
         item_vec, cached_bias = self._item_cache
         item_bias = cached_bias if item_bias is None else item_bias
         out = np.empty(len(y))
-        for start in range(0, len(y), _HEAD_CHUNK_CELLS):
-            rows = slice(start, start + _HEAD_CHUNK_CELLS)
-            users = torch.tensor(user_pos[rows])
-            items = torch.tensor(item_pos[rows])
-            codes = self._user_codes[users] if self._user_codes.shape[1] else None
+        chunks = self._row_chunks(user_pos, item_pos, _HEAD_CHUNK_CELLS)
+        for rows, users, items, codes in chunks:
             score = self._scores(
                 *self._user_vectors(users, codes), item_vec[items], item_bias[items]
             )
