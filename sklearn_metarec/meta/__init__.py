@@ -7,6 +7,10 @@
   them.
 - :class:`TaskBatch`, :func:`make_task_batch`, :func:`split_support_query` and
   :class:`TaskSampler` turn flat interaction arrays into padded episodes.
+- :func:`ranking_loss` is the ranking objective: users folded in from positive
+  interactions in closed form (:func:`implicit_foldin`, meta-learned implicit ALS)
+  and judged by a sampled softmax over shared negatives (:class:`NegativeSampler`);
+  :class:`EpisodeBatch` carries a step's ranking and pointwise episodes.
 - :class:`MetaLearner` bundles a model with its adaptation settings and Meta-SGD
   step sizes, for a training shell to hold.
 
@@ -33,7 +37,15 @@ from ._losses import (
     squared_error,
 )
 from ._objectives import ALGORITHMS, meta_backward, meta_loss, reptile_grads
+from ._ranking import (
+    RANKING_LOSSES,
+    Negatives,
+    NegativeSampler,
+    implicit_foldin,
+    ranking_loss,
+)
 from ._tasks import (
+    EpisodeBatch,
     TaskBatch,
     TaskSampler,
     make_task_batch,
@@ -43,9 +55,13 @@ from ._tasks import (
 
 __all__ = [
     "ALGORITHMS",
+    "RANKING_LOSSES",
     "SOLVERS",
+    "EpisodeBatch",
     "InnerLearningRates",
     "MetaLearner",
+    "NegativeSampler",
+    "Negatives",
     "TaskBatch",
     "TaskSampler",
     "adapt",
@@ -53,6 +69,7 @@ __all__ = [
     "adapt_linear",
     "binary_cross_entropy",
     "check_loss",
+    "implicit_foldin",
     "make_task_batch",
     "masked_mean",
     "masked_reduce",
@@ -62,6 +79,7 @@ __all__ = [
     "precompute",
     "predict",
     "predict_batch",
+    "ranking_loss",
     "reptile_grads",
     "solve_ridge",
     "split_support_query",

@@ -11,7 +11,8 @@ from torch import nn
 from ._adapt import SOLVERS, TensorDict, adapt, adapt_batch
 from ._losses import RowLoss
 from ._objectives import ALGORITHMS, meta_backward, meta_loss
-from ._tasks import TaskBatch
+from ._ranking import RANKING_LOSSES, implicit_foldin, ranking_loss
+from ._tasks import EpisodeBatch, TaskBatch
 
 __all__ = ["InnerLearningRates", "MetaLearner"]
 
@@ -82,6 +83,23 @@ class MetaLearner(nn.Module):
         linear models only).
     prior_precision : float, default=1.0
         Ridge penalty (the initial one when learned), > 0.
+    ranking : {None, "softmax", "bpr"}, default=None
+        Add the ranking objective (:func:`~sklearn_metarec.meta.ranking_loss`):
+        the model's ranking state (``model.ranking_adapt_name``) is folded in from
+        a task's interactions in closed form and its other items are ranked against
+        shared negatives by a sampled softmax or BPR. It needs
+        :class:`EpisodeBatch` episodes with a ``ranking`` part.
+    ranking_weight : float, default=1.0
+        Weight of the ranking loss beside the pointwise one.
+    negative_weight : float, default=0.01
+        Initial weight ``alpha`` of the implicit zeros in the ranking fold-in, > 0
+        (learned, as a logarithm).
+    ranking_precision : float, default=1.0
+        Initial prior precision ``lambda`` of the ranking fold-in, > 0 (learned).
+
+    With ``adapt_names=()`` there is no pointwise objective: the learner adapts
+    and trains the ranking state alone (positive-only data); a task's row
+    targets are then the confidences of its interactions.
 
     Examples
     --------
@@ -117,6 +135,10 @@ class MetaLearner(nn.Module):
         inner_reduction: str = "mean",
         inner_solver: str = "gradient",
         prior_precision: float = 1.0,
+        ranking: str | None = None,
+        ranking_weight: float = 1.0,
+        negative_weight: float = 0.01,
+        ranking_precision: float = 1.0,
     ):
         super().__init__()
         if algorithm not in ALGORITHMS:
@@ -163,10 +185,39 @@ class MetaLearner(nn.Module):
             if learn_inner_lr and ridge
             else None
         )
+        if ranking is not None and ranking not in RANKING_LOSSES:
+            raise ValueError(f"ranking must be None or one of {RANKING_LOSSES}")
+        if ranking is None and not self.adapt_names:
+            raise ValueError("adapt_names is empty and there is no ranking objective")
+        self.ranking = ranking
+        self.ranking_weight = float(ranking_weight)
+        if ranking is not None:
+            if not (negative_weight > 0 and ranking_precision > 0):
+                raise ValueError("negative_weight and ranking_precision must be > 0")
+            self.ranking_name = model.ranking_adapt_name
+            self.log_negative_weight = nn.Parameter(
+                torch.tensor(math.log(negative_weight))
+            )
+            self.log_ranking_precision = nn.Parameter(
+                torch.tensor(math.log(ranking_precision))
+            )
 
     def forward(self, *args, **kwargs):
         """The model with its shared (unadapted, prior) parameters."""
         return self.model(*args, **kwargs)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Every parameter adapted per task: the pointwise ones, then the ranking
+        state (when there is a ranking objective)."""
+        extra = (self.ranking_name,) if self.ranking is not None else ()
+        return self.adapt_names + extra
+
+    def _ranking_kwargs(self) -> dict:
+        return dict(
+            negative_weight=self.log_negative_weight.exp(),
+            precision=self.log_ranking_precision.exp(),
+        )
 
     def _adapt_kwargs(self, n_steps: int | None = None) -> dict:
         precision = self.prior_precision
@@ -183,24 +234,51 @@ class MetaLearner(nn.Module):
             prior_precision=precision,
         )
 
-    def meta_backward(self, batch: TaskBatch) -> torch.Tensor:
+    def meta_backward(self, batch: TaskBatch | EpisodeBatch) -> torch.Tensor:
         """Accumulate the meta-gradient of ``batch``; return the detached loss.
 
-        Call between ``optimizer.zero_grad()`` and ``optimizer.step()``.
+        Call between ``optimizer.zero_grad()`` and ``optimizer.step()``. The
+        ranking loss (closed-form fold-in) is differentiated directly whatever the
+        ``algorithm``, which only concerns the pointwise inner loop.
 
         Parameters
         ----------
-        batch : TaskBatch
+        batch : TaskBatch or EpisodeBatch
+            A TaskBatch is a pointwise episode.
 
         Returns
         -------
         Tensor of shape ()
         """
-        return meta_backward(
-            self.model, batch, algorithm=self.algorithm, **self._adapt_kwargs()
+        if isinstance(batch, TaskBatch):
+            batch = EpisodeBatch(None, None, batch)
+        total = torch.zeros(())
+        if batch.rating is not None and self.adapt_names:
+            total = total + meta_backward(
+                self.model,
+                batch.rating,
+                algorithm=self.algorithm,
+                **self._adapt_kwargs(),
+            )
+        if batch.ranking is not None and self.ranking is not None:
+            loss = self.ranking_weight * self._ranking_loss(batch)
+            loss.backward()
+            total = total + loss.detach()
+        return total
+
+    def _ranking_loss(self, batch: EpisodeBatch, **kwargs):
+        return ranking_loss(
+            self.model,
+            batch.ranking,
+            batch.negatives,
+            loss=self.ranking,
+            **self._ranking_kwargs(),
+            **kwargs,
         )
 
-    def meta_loss(self, batch: TaskBatch, *, return_task_losses: bool = False):
+    def meta_loss(
+        self, batch: TaskBatch | EpisodeBatch, *, return_task_losses: bool = False
+    ):
         """Query loss after adaptation (differentiable; first-order for FOMAML).
 
         For validation, call it under ``torch.no_grad()``: the inner loop still
@@ -209,23 +287,38 @@ class MetaLearner(nn.Module):
 
         Parameters
         ----------
-        batch : TaskBatch
+        batch : TaskBatch or EpisodeBatch
         return_task_losses : bool, default=False
 
         Returns
         -------
         loss : Tensor of shape ()
+            For an EpisodeBatch, the pointwise loss plus ``ranking_weight`` times
+            the ranking loss.
         task_losses : Tensor of shape (n_tasks,), if ``return_task_losses``
+            The same sum per task.
         """
-        return meta_loss(
-            self.model,
-            None,
-            None,
-            batch,
-            first_order=self.algorithm != "maml",
-            return_task_losses=return_task_losses,
-            **self._adapt_kwargs(),
-        )
+        if isinstance(batch, TaskBatch):
+            batch = EpisodeBatch(None, None, batch)
+        parts = []
+        if batch.rating is not None and self.adapt_names:
+            parts.append(
+                meta_loss(
+                    self.model,
+                    None,
+                    None,
+                    batch.rating,
+                    first_order=self.algorithm != "maml",
+                    return_task_losses=True,
+                    **self._adapt_kwargs(),
+                )
+            )
+        if batch.ranking is not None and self.ranking is not None:
+            loss, losses = self._ranking_loss(batch, return_task_losses=True)
+            parts.append((self.ranking_weight * loss, self.ranking_weight * losses))
+        loss = sum(p[0] for p in parts)
+        losses = sum(p[1] for p in parts)
+        return (loss, losses) if return_task_losses else loss
 
     @torch.no_grad()
     def adapt(
@@ -237,6 +330,7 @@ class MetaLearner(nn.Module):
         *,
         state: TensorDict | None = None,
         n_steps: int | None = None,
+        gram: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Adapt ONE task (a new user at serving time); no graph, detached output.
 
@@ -253,15 +347,25 @@ class MetaLearner(nn.Module):
             user; None starts from the meta-learned prior.
         n_steps : int, default=None
             Inner steps; None uses ``n_inner_steps``.
+        gram : Tensor of shape (d, d), default=None
+            Gramian of the catalogue's ranking item vectors (ranking objective
+            only); None computes it from the whole catalogue.
 
         Returns
         -------
         dict of str to Tensor
-            The adapted ``adapt_names`` parameters, detached.
+            The adapted :attr:`state_names` parameters, detached. The ranking
+            state always starts from the prior (``state`` does not apply to it).
         """
-        kwargs = self._adapt_kwargs(n_steps)
-        adapted = adapt(self.model, state, None, x, y, mask, task_x, **kwargs)
-        return {n: v.detach() for n, v in adapted.items()}
+        return self._adapt_states(
+            lambda x, **kw: adapt(self.model, state, None, x, y, mask, task_x, **kw),
+            x,
+            y,
+            mask,
+            task_x,
+            n_steps,
+            gram,
+        )
 
     @torch.no_grad()
     def adapt_batch(
@@ -272,6 +376,7 @@ class MetaLearner(nn.Module):
         task_x: TensorDict | None = None,
         *,
         n_steps: int | None = None,
+        gram: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Adapt many padded tasks at once (``vmap``); no graph, detached output.
 
@@ -282,14 +387,63 @@ class MetaLearner(nn.Module):
         mask : BoolTensor of shape (n_tasks, max_rows), default=None
         task_x : dict of str to Tensor of shape (n_tasks, ...), default=None
         n_steps : int, default=None
+        gram : Tensor of shape (d, d), default=None
+            As in :meth:`adapt`.
 
         Returns
         -------
         dict of str to Tensor of shape (n_tasks, *param.shape)
         """
-        kwargs = self._adapt_kwargs(n_steps)
-        adapted = adapt_batch(self.model, None, None, x, y, mask, task_x, **kwargs)
+        return self._adapt_states(
+            lambda x, **kw: adapt_batch(
+                self.model, None, None, x, y, mask, task_x, **kw
+            ),
+            x,
+            y,
+            mask,
+            task_x,
+            n_steps,
+            gram,
+        )
+
+    def _adapt_states(self, pointwise, x, y, mask, task_x, n_steps, gram) -> dict:
+        """The pointwise states (``pointwise(x, **adapt_kwargs)``, the inner loop
+        of :meth:`adapt` or :meth:`adapt_batch`) and the ranking state, detached.
+        ``x["rank_vec"]`` (precomputed ranking item vectors) feeds the fold-in."""
+        x = dict(x)
+        rank_vec = x.pop("rank_vec", None)
+        adapted = {}
+        if self.adapt_names:
+            adapted = pointwise(x, **self._adapt_kwargs(n_steps))
+        if self.ranking is not None:
+            adapted[self.ranking_name] = self._fold_in(
+                x, rank_vec, y, mask, task_x, gram
+            )
         return {n: v.detach() for n, v in adapted.items()}
+
+    def _fold_in(self, x, rank_vec, y, mask, task_x, gram) -> torch.Tensor:
+        """Ranking states of tasks from their rows (:func:`implicit_foldin`).
+
+        Every row is a positive; its confidence is ``y`` when the ranking is the
+        only objective (positive-only data), else 1 (the rows are ratings).
+        """
+        model = self.model
+        if rank_vec is None:
+            rank_vec, _ = model.ranking_items(x["items"], x.get("cold_items"))
+        if gram is None:
+            vec, _ = model.ranking_items()
+            gram = vec.T @ vec
+        weight = y.to(rank_vec.dtype) if not self.adapt_names else torch.ones_like(y)
+        if mask is not None:
+            weight = torch.where(mask.bool(), weight, torch.zeros_like(weight))
+        features = (task_x or {}).get("user_features")
+        return implicit_foldin(
+            rank_vec,
+            weight,
+            model.ranking_prior(features),
+            gram=gram,
+            **self._ranking_kwargs(),
+        )
 
     @torch.no_grad()
     def predict(

@@ -13,7 +13,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ._ranking import Negatives
+
 __all__ = [
+    "EpisodeBatch",
     "TaskBatch",
     "TaskSampler",
     "make_task_batch",
@@ -88,6 +91,42 @@ class TaskBatch(NamedTuple):
             self.query_mask.to(device),
             move(self.task_x),
         )
+
+
+class EpisodeBatch(NamedTuple):
+    """One meta-training step's episodes: ratings, rankings, or both.
+
+    The pointwise objective (ratings) and the ranking objective (which items a
+    user interacts with) draw their own support/query splits of the same users:
+    ratings are predicted from all but ``n_query`` of a user's rows, while a
+    ranking episode folds a user in from a few interactions and ranks the rest.
+
+    Attributes
+    ----------
+    ranking : TaskBatch or None
+        Episode of the ranking objective (targets are confidences).
+    negatives : Negatives or None
+        Negatives shared by the tasks of ``ranking``.
+    rating : TaskBatch or None
+        Episode of the pointwise objective (targets are ratings or labels) of the
+        same tasks; None for positive-only data.
+
+    Examples
+    --------
+    >>> batch = make_task_batch([0, 0, 1, 1], {"items": np.arange(4)}, np.ones(4),
+    ...                         [False, True, False, True])
+    >>> episode = EpisodeBatch(batch, None, None).to("cpu")
+    >>> episode.rating is None, episode.ranking.n_tasks
+    (True, 2)
+    """
+
+    ranking: TaskBatch | None
+    negatives: Negatives | None
+    rating: TaskBatch | None = None
+
+    def to(self, device: torch.device | str) -> EpisodeBatch:
+        """A copy of the episodes on ``device``."""
+        return EpisodeBatch(*(None if b is None else b.to(device) for b in self))
 
 
 def _rank_within_task(task_index: np.ndarray, n_tasks: int):
@@ -248,6 +287,7 @@ def split_support_query(
     query_fraction: float | None = None,
     n_support: int | None = None,
     min_support: int = 1,
+    support_range: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Randomly assign each task's rows to support or query, vectorised.
 
@@ -270,6 +310,12 @@ def split_support_query(
         Cap on support rows per task; None keeps all the remaining rows.
     min_support : int, default=1
         Support rows to keep even if that leaves fewer query rows.
+    support_range : (int, int), default=None
+        Support first: each task draws its number of support rows uniformly in
+        ``[low, min(high, n_rows - 1)]`` (new users arrive with a few interactions,
+        not with all but ``n_query``), and up to ``n_query`` of the remaining rows
+        (or ``query_fraction`` of them) are its query rows. ``n_support`` and
+        ``min_support`` are then unused.
 
     Returns
     -------
@@ -283,6 +329,10 @@ def split_support_query(
     ...                            rng=np.random.default_rng(0))
     >>> int(q.sum()), int(s.sum())
     (2, 3)
+    >>> s, q = split_support_query([0] * 6, n_query=10, support_range=(2, 2),
+    ...                            rng=np.random.default_rng(0))
+    >>> int(s.sum()), int(q.sum())  # two support rows, the other four query rows
+    (2, 4)
     """
     if (n_query is None) == (query_fraction is None):
         raise ValueError("give exactly one of n_query and query_fraction")
@@ -296,6 +346,19 @@ def split_support_query(
     rank = np.empty_like(rank_sorted)
     rank[order] = rank_sorted
     n_rows = counts[task_index]
+    if support_range is not None:
+        low, high = (int(v) for v in support_range)
+        top = np.maximum(np.minimum(high, counts - 1), 1)
+        low = np.minimum(max(low, 1), top)
+        k = (low + np.floor(rng.random(n_tasks) * (top - low + 1))).astype(np.int64)
+        k = k[task_index]
+        rest = n_rows - k
+        if n_query is not None:
+            q = np.minimum(rest, int(n_query))
+        else:
+            q = np.rint(float(query_fraction) * rest).astype(np.int64)
+        is_support = rank < k
+        return is_support, (rank >= k) & (rank < k + q)
     if n_query is not None:
         q = np.full_like(n_rows, int(n_query))
     else:
@@ -335,6 +398,9 @@ class TaskSampler:
         Cap on support rows per task.
     max_support, max_query : int, default=None
         Caps on the padded widths (see :func:`make_task_batch`).
+    support_range : (int, int), default=None
+        Draw each task's support size in this range, support first (see
+        :func:`split_support_query`).
     min_rows : int, default=2
         Tasks with fewer rows are never drawn by :meth:`epoch`.
     dtype : torch.dtype, default=torch.float32
@@ -361,6 +427,7 @@ class TaskSampler:
         n_support: int | None = None,
         max_support: int | None = None,
         max_query: int | None = None,
+        support_range: tuple[int, int] | None = None,
         min_rows: int = 2,
         dtype: torch.dtype = torch.float32,
     ):
@@ -382,6 +449,7 @@ class TaskSampler:
         self.n_support = n_support
         self.max_support = max_support
         self.max_query = max_query
+        self.support_range = support_range
         self.min_rows = int(min_rows)
         self.dtype = dtype
 
@@ -428,6 +496,7 @@ class TaskSampler:
             n_query=self.n_query,
             query_fraction=self.query_fraction,
             n_support=self.n_support,
+            support_range=self.support_range,
         )
         used = is_support | is_query
         rows, position, is_query = rows[used], position[used], is_query[used]
