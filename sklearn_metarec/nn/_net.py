@@ -122,6 +122,13 @@ default=()
         at construction.
     global_bias : float, default=0.0
         Initial global bias; the mean training target is a good choice.
+    interaction : bool, default=False
+        Add an interaction tower beside the rating one: a second item encoder
+        (``interaction_item``, same side information and evidence gate) and a
+        second user prior (``interaction_user``) that score *whether* a user
+        interacts with an item, for the ranking objective
+        (:func:`~sklearn_metarec.meta.ranking_loss`). Without it the ranking
+        methods read the main tower (a model trained on interactions alone).
     init_std : float, default=0.1
         Standard deviation of the normal initialisation of embeddings.
     generator : torch.Generator or None, default=None
@@ -166,6 +173,7 @@ default=()
         gate: bool = False,
         user_categorical_cardinalities: Sequence[int] = (),
         global_bias: float = 0.0,
+        interaction: bool = False,
         init_std: float = 0.1,
         generator: torch.Generator | None = None,
     ):
@@ -231,24 +239,28 @@ default=()
             "item_evidence", _with_unknown_row(torch.log1p(counts), 0.0)
         )
 
-        self.item = ItemEncoder(
-            n_items,
-            embedding_dim,
-            categorical_cardinalities=cat_cards,
-            multi_valued_cardinalities=multi_cards,
-            n_numeric=0 if numeric is None else numeric.shape[1],
-            text_dim=0 if text is None else text.shape[1],
-            use_ids=use_item_ids,
-            gate=gate,
-            init_std=init_std,
-            generator=generator,
-        )
-        self.user = UserEncoder(
-            embedding_dim,
-            categorical_cardinalities=user_categorical_cardinalities,
-            init_std=init_std,
-            generator=generator,
-        )
+        def towers():  # an item encoder and a user prior over the same inputs
+            item = ItemEncoder(
+                n_items,
+                embedding_dim,
+                categorical_cardinalities=cat_cards,
+                multi_valued_cardinalities=multi_cards,
+                n_numeric=0 if numeric is None else numeric.shape[1],
+                text_dim=0 if text is None else text.shape[1],
+                use_ids=use_item_ids,
+                gate=gate,
+                init_std=init_std,
+                generator=generator,
+            )
+            user = UserEncoder(
+                embedding_dim,
+                categorical_cardinalities=user_categorical_cardinalities,
+                init_std=init_std,
+                generator=generator,
+            )
+            return item, user
+
+        self.item, self.user = towers()
         self.head = DecisionHead(
             embedding_dim,
             hidden_dims=hidden_dims,
@@ -257,6 +269,9 @@ default=()
             generator=generator,
         )
         self.global_bias = nn.Parameter(torch.tensor(float(global_bias)))
+        self.interaction = bool(interaction)
+        if self.interaction:  # built last: the rating tower's draws stay the same
+            self.interaction_item, self.interaction_user = towers()
 
     def forward(
         self,
@@ -497,6 +512,55 @@ default=()
         }
         return offset, torch.cat([columns[n] for n in adapt_names], dim=-1)
 
+    @property
+    def ranking_adapt_name(self) -> str:
+        """The user parameter that the ranking fold-in adapts per user."""
+        return "interaction_user.embedding" if self.interaction else "user.embedding"
+
+    def ranking_items(
+        self, items: torch.Tensor | None = None, cold_items: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Item vectors and biases of the ranking (interaction) tower.
+
+        Parameters
+        ----------
+        items : LongTensor of shape (...), default=None
+            Item ids; None for the whole catalogue.
+        cold_items : BoolTensor of the shape of ``items``, default=None
+
+        Returns
+        -------
+        vec : Tensor of shape (..., embedding_dim)
+        bias : Tensor of shape (...)
+            The interaction logit of a user with state ``p`` is
+            ``bias + <p, vec>``.
+        """
+        if items is None:
+            items = torch.arange(self.n_items, device=self.global_bias.device)
+        encoder = self.interaction_item if self.interaction else self.item
+        return encoder(items, cold=cold_items, **self._item_inputs(items))
+
+    def ranking_prior(
+        self,
+        user_features: torch.Tensor | None = None,
+        embedding: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Users' interaction vectors: the prior (or ``embedding``) plus features.
+
+        Parameters
+        ----------
+        user_features : LongTensor of shape (n_users, n_user_features), default=None
+        embedding : Tensor of shape (..., embedding_dim), default=None
+            Adapted states to use instead of the prior.
+
+        Returns
+        -------
+        Tensor of shape (embedding_dim,) or (n_users, embedding_dim)
+        """
+        encoder = self.interaction_user if self.interaction else self.user
+        vec, _ = encoder(user_features, embedding=embedding)
+        return vec
+
     def head_parameter_names(self) -> tuple[str, ...]:
         """Names of the head parameters, to adapt them per user as MeLU does."""
         return tuple(n for n, _ in self.named_parameters() if n.startswith("head."))
@@ -582,15 +646,17 @@ default=()
             else torch.zeros(n_new)
         )
         append("item_evidence", torch.log1p(counts).reshape(n_new))
-        if self.item.use_ids:
-            for table in (self.item.id_embedding, self.item.id_bias):
-                w = table.weight
-                table.weight = nn.Parameter(
-                    torch.cat([w, w.new_zeros((n_new, w.shape[1]))], dim=0)
-                )
-                table.num_embeddings += n_new
+        encoders = [self.item] + ([self.interaction_item] if self.interaction else [])
+        for encoder in encoders:
+            if encoder.use_ids:
+                for table in (encoder.id_embedding, encoder.id_bias):
+                    w = table.weight
+                    table.weight = nn.Parameter(
+                        torch.cat([w, w.new_zeros((n_new, w.shape[1]))], dim=0)
+                    )
+                    table.num_embeddings += n_new
+            encoder.n_items += n_new
         self.n_items += n_new
-        self.item.n_items += n_new
         return torch.arange(start, start + n_new, device=self.global_bias.device)
 
     def _item_inputs(self, items: torch.Tensor) -> dict:
