@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
-from ..meta import TaskBatch, TaskSampler
+from ..meta import EpisodeBatch, NegativeSampler, TaskBatch, TaskSampler
 
 __all__ = ["EpisodeCollate", "EpisodeNet"]
 
@@ -26,10 +26,18 @@ class EpisodeCollate:
 
     Parameters
     ----------
-    sampler : TaskSampler
-        Holds the rows of every task.
+    sampler : TaskSampler or None
+        Holds the rows of every task for the pointwise objective (ratings); None
+        when there is none (positive-only data).
     seed : int
         Seeds the support/query splits (and item dropout).
+    ranking_sampler : TaskSampler, default=None
+        Rows of every task for the ranking objective (targets are confidences);
+        with it each call returns an :class:`~sklearn_metarec.meta.EpisodeBatch`.
+        Its episodes are drawn from a random stream of their own, so adding the
+        ranking objective leaves the pointwise episodes as they were.
+    negatives : NegativeSampler, default=None
+        Draws the shared negatives of each ranking episode.
     item_dropout : float, default=0.0
         Probability that a row's item is treated as cold (its id part dropped) in an
         episode, so the content path learns to serve new items.
@@ -39,25 +47,44 @@ class EpisodeCollate:
     """
 
     def __init__(
-        self, sampler: TaskSampler, seed: int, *, item_dropout=0.0, fixed=False
+        self,
+        sampler: TaskSampler | None,
+        seed: int,
+        *,
+        ranking_sampler: TaskSampler | None = None,
+        negatives: NegativeSampler | None = None,
+        item_dropout=0.0,
+        fixed=False,
     ):
         self.sampler = sampler
         self.seed = int(seed)
+        self.ranking_sampler = ranking_sampler
+        self.negatives = negatives
         self.item_dropout = float(item_dropout)
         self.fixed = fixed
         self._rng = np.random.default_rng(self.seed)
+        self._ranking_rng = np.random.default_rng([self.seed, 1])
 
-    def __call__(self, samples) -> TaskBatch:
+    def __call__(self, samples) -> TaskBatch | EpisodeBatch:
         tasks = np.fromiter(
             (int(s[0]) if isinstance(s, tuple | list) else int(s) for s in samples),
             dtype=np.int64,
         )
-        rng = (
-            np.random.default_rng([self.seed, *np.sort(tasks)[:8].tolist(), len(tasks)])
-            if self.fixed
-            else self._rng
-        )
-        batch = self.sampler.batch(tasks, rng)
+        rng, ranking_rng = self._rng, self._ranking_rng
+        if self.fixed:
+            key = [self.seed, *np.sort(tasks)[:8].tolist(), len(tasks)]
+            rng = np.random.default_rng(key)
+            ranking_rng = np.random.default_rng([*key, 1])
+        batch = None
+        if self.sampler is not None:
+            batch = self._draw(self.sampler, tasks, rng)
+        if self.ranking_sampler is None:
+            return batch
+        ranking = self._draw(self.ranking_sampler, tasks, ranking_rng)
+        return EpisodeBatch(ranking, self.negatives.draw(ranking_rng), batch)
+
+    def _draw(self, sampler: TaskSampler, tasks, rng) -> TaskBatch:
+        batch = sampler.batch(tasks, rng)
         if self.item_dropout > 0:
             batch = _with_cold_items(batch, rng, self.item_dropout)
         return batch
