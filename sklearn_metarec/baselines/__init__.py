@@ -6,7 +6,13 @@ benchmark number has a reference measured in the same process on the same split.
 """
 
 from ._bias import BiasRecommender
+from ._ease import EASERecommender
 from ._knn import ItemKNNRecommender
 from ._popularity import PopularityRecommender
 
-__all__ = ["BiasRecommender", "ItemKNNRecommender", "PopularityRecommender"]
+__all__ = [
+    "BiasRecommender",
+    "EASERecommender",
+    "ItemKNNRecommender",
+    "PopularityRecommender",
+]

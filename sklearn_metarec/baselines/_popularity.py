@@ -16,7 +16,8 @@ class PopularityRecommender(BaseRecommender):
     score, not a rating. ``partial_fit`` counts the interactions of items it adds to
     the catalogue; counts of items known before the call are frozen, so the scores
     other users see for them never change. Side columns of ``X`` are ignored.
-    Every row is one interaction: duplicate (user, item) rows count again.
+    Every row is one interaction: duplicate (user, item) rows count again, and
+    ``y`` may be None (a log of positive interactions); its values are ignored.
 
     Attributes
     ----------
@@ -37,6 +38,9 @@ class PopularityRecommender(BaseRecommender):
 
     def __init__(self):
         pass
+
+    def _accepts_positive_only(self) -> bool:
+        return True
 
     def _fit(self, batch: EncodedBatch) -> None:
         self.item_counts_ = np.bincount(
