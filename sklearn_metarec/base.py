@@ -70,6 +70,9 @@ class EncodedBatch:
         Positions of users / items first added by this call.
     new_user_side, new_item_side : DataFrame or None
         Side information of the new users / items (one row each, in position order).
+    positive_only : bool
+        Whether the caller gave no ``y`` (every row a positive interaction);
+        ``data.y`` then holds ones.
 
     Examples
     --------
@@ -97,6 +100,7 @@ class EncodedBatch:
     new_items: np.ndarray
     new_user_side: pd.DataFrame | None = None
     new_item_side: pd.DataFrame | None = None
+    positive_only: bool = False
 
     @property
     def y(self):
@@ -160,15 +164,18 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- public API
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y=None):
         """Fit the recommender on an interaction log.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_rows, n_columns)
             User id, item id, then side columns.
-        y : array-like of shape (n_rows,)
-            Ratings or 0/1 labels.
+        y : array-like of shape (n_rows,) or None, default=None
+            Ratings (or, for positive-only models, confidence weights). None for a
+            log of positive interactions (clicks, plays, purchases), where every
+            row is a positive; only estimators that can learn from such a log
+            accept it (the others raise a ``ValueError``).
 
         Returns
         -------
@@ -186,7 +193,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             self._fit(batch)
         return self
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y=None):
         """Adapt incrementally: new users, new items and new interactions.
 
         Rows of users never seen adapt those users from the meta-learned (or prior)
@@ -199,8 +206,9 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         ----------
         X : DataFrame or array-like of shape (n_rows, n_columns)
             Same columns as in ``fit``.
-        y : array-like of shape (n_rows,)
-            Ratings or 0/1 labels.
+        y : array-like of shape (n_rows,) or None, default=None
+            As in ``fit``: None for positive interactions, if the model was
+            fitted on (or, before ``fit``, accepts) such a log.
 
         Returns
         -------
@@ -218,6 +226,96 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             batch = self._encode_for_update(X, y)
             self._partial_fit(batch)
         return self
+
+    def add_items(self, items):
+        """Add items to the catalogue from their side information alone.
+
+        The items enter ``item_index_`` with no interaction: the meta estimators
+        score them from their text and side features (content only), the
+        baselines from what they know of an item without ratings (nothing, for
+        most). They can be recommended at once. Nobody's predictions on other
+        items change.
+
+        Parameters
+        ----------
+        items : DataFrame
+            One row per new item: the item id column (named as in ``fit``) and
+            every item side column the model uses (its ``item_features_``
+            columns, e.g. the text columns). Ids must be new to the catalogue and
+            unique.
+
+        Returns
+        -------
+        self : object
+
+        Raises
+        ------
+        ValueError
+            ``items`` is not a DataFrame, lacks the id column or an item column,
+            has columns the model does not use for items, or repeats ids or ids
+            already in the catalogue.
+        """
+        check_is_fitted(self, "user_index_")
+        with self._transaction():
+            self._partial_fit(self._encode_new_items(items))
+        return self
+
+    def _encode_new_items(self, items) -> EncodedBatch:
+        if not isinstance(items, pd.DataFrame):
+            raise ValueError(
+                f"items must be a DataFrame with an item id column; got "
+                f"{type(items).__name__}."
+            )
+        id_column = getattr(self, "_item_id_column", "item_id")
+        if id_column not in items.columns:
+            raise ValueError(
+                f"items has no item id column {id_column!r} (the name fit saw); "
+                f"its columns are {list(map(str, items.columns))}."
+            )
+        ids = check_ids(items[id_column].to_numpy(), f"Item id ({id_column!r}) column")
+        unique, counts = np.unique(ids.astype(str), return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(
+                f"items repeats the item id(s) {unique[counts > 1][:5].tolist()}; "
+                "give each new item once."
+            )
+        known = self.item_index_.get_positions(ids) >= 0
+        if known.any():
+            raise ValueError(
+                f"items holds {int(known.sum())} id(s) already in the catalogue, "
+                f"e.g. {ids[known][:5].tolist()}; add_items adds new items only."
+            )
+        columns = list(self._item_side_parts[0].columns)
+        given = [c for c in items.columns if c != id_column]
+        missing = [c for c in columns if c not in items.columns]
+        extra = [c for c in given if c not in columns]
+        if missing or (extra and self._uses_side_information):
+            raise ValueError(
+                f"items must have the item columns the model uses, {columns}; "
+                f"missing {missing}, not item features of this model {extra}."
+            )
+        side = items[columns].set_axis(
+            pd.Index(ids, dtype=object, name="item_id"), axis=0
+        )
+        n_items = len(self.item_index_)
+        self.item_index_ = _shallow_copy(self.item_index_)  # write, then swap
+        self.item_index_.extend(ids)
+        self._item_side_parts = [*self._item_side_parts, side]
+        empty = np.empty(0, dtype=np.int64)
+        data = Interactions(
+            users=ids[:0],
+            items=ids[:0],
+            y=np.empty(0),
+            side=pd.DataFrame(index=pd.RangeIndex(0)),
+        )
+        return EncodedBatch(
+            data=data,
+            user_pos=empty,
+            item_pos=empty,
+            new_users=empty,
+            new_items=np.arange(n_items, len(self.item_index_)),
+            new_item_side=side,
+        )
 
     def predict(self, X):
         """Predict a score (rating, or logit for implicit feedback) per row.
@@ -282,7 +380,14 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         targets (scores that are not ratings, such as logits, are not)."""
         return False
 
-    def recommend(self, users, n=10, exclude_seen=True):
+    def _accepts_positive_only(self) -> bool:
+        """Whether ``fit`` / ``partial_fit`` accept ``y=None`` (a log of
+        positive interactions, each row weighing 1)."""
+        return False
+
+    def recommend(
+        self, users, n=10, *, items=None, exclude_seen=True, return_scores=False
+    ):
         """Recommend the ``n`` best catalogue items for each user.
 
         Parameters
@@ -291,20 +396,33 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             User ids; unknown users are cold users served from the prior.
         n : int, default=10
             Number of items per user, at least 1. Fewer are returned when the
-            catalogue (minus seen items) is smaller.
+            candidates (minus seen items) are fewer.
+        items : iterable of item ids, or array-like of bool of shape (n_items,), \
+default=None
+            Restrict the candidates: item ids of the catalogue (``item_index_``),
+            or a boolean mask over ``item_index_`` (e.g. the items in stock, or of
+            one genre). None: the whole catalogue.
         exclude_seen : bool, default=True
             Leave out items the user interacted with in ``fit`` / ``partial_fit``.
+        return_scores : bool, default=False
+            Also return the score of each recommended item (what the ranking
+            sorts: for the meta estimators fitted on ratings, the log chance that
+            the user picks the item and likes it).
 
         Returns
         -------
         recommendations : list of ndarray
             One array of item ids per user, best first, without duplicates.
+        scores : list of ndarray of float
+            Only with ``return_scores``: the scores of those items, decreasing.
 
         Raises
         ------
         ValueError
             ``users`` is not a 1-D sequence of hashable, non-missing ids, ``n`` is
-            not a positive integer, or the model has diverged (NaN scores).
+            not a positive integer, ``items`` names ids outside the catalogue (or
+            is a mask of the wrong length), or the model has diverged (NaN
+            scores).
         """
         check_is_fitted(self, "user_index_")
         # A list may hold ids of any hashable type, tuples included (np.ndim
@@ -322,9 +440,10 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         user_pos = self.user_index_.get_positions(users)
         n_items = len(self.item_index_)
         item_ids = self.item_index_.ids
+        candidates = None if items is None else self._candidate_mask(items)
         seen = self._seen_matrix() if exclude_seen else None
         chunk = max(1, _RECOMMEND_CHUNK_CELLS // max(n_items, 1))
-        out = []
+        out, out_scores = [], []
         for start in range(0, len(user_pos), chunk):
             pos = user_pos[start : start + chunk]
             scores = np.asarray(self._score_items(pos), dtype=np.float64)
@@ -332,19 +451,52 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             scores = _check_finite_scores(
                 self, np.maximum(scores, np.finfo(np.float64).min), "recommend"
             )
+            if candidates is not None:
+                scores[:, ~candidates] = -np.inf
             if seen is not None:
                 known = np.flatnonzero(pos >= 0)
                 sub = seen[pos[known]].tocoo()
                 scores[known[sub.row], sub.col] = -np.inf
             k = min(n, n_items)
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            top = _top_k(scores, k)
             top_scores = np.take_along_axis(scores, top, axis=1)
             order = np.lexsort((top, -top_scores), axis=1)
             top = np.take_along_axis(top, order, axis=1)
             top_scores = np.take_along_axis(top_scores, order, axis=1)
             for row, row_scores in zip(top, top_scores):
-                out.append(item_ids[row[row_scores > -np.inf]])
-        return out
+                keep = row_scores > -np.inf
+                out.append(item_ids[row[keep]])
+                out_scores.append(row_scores[keep])
+        return (out, out_scores) if return_scores else out
+
+    def _candidate_mask(self, items) -> np.ndarray:
+        """Boolean mask over ``item_index_`` from ``recommend``'s ``items``."""
+        n_items = len(self.item_index_)
+        if isinstance(items, np.ndarray | pd.Series) and items.dtype == bool:
+            mask = np.asarray(items)
+            if mask.shape != (n_items,):
+                raise ValueError(
+                    f"items as a boolean mask must have one entry per catalogue item "
+                    f"(item_index_, {n_items}); got shape {mask.shape}."
+                )
+            return mask
+        if isinstance(items, str | bytes) or not np.iterable(items):
+            raise ValueError(
+                "items must be an iterable of item ids or a boolean mask over "
+                f"item_index_; got {type(items).__name__}."
+            )
+        ids = check_ids(_as_id_array(list(items)), "items")
+        pos = self.item_index_.get_positions(ids)
+        if (pos < 0).any():
+            unknown = ids[pos < 0][:5].tolist()
+            raise ValueError(
+                f"items holds {int((pos < 0).sum())} id(s) that are not in the "
+                f"catalogue (item_index_), e.g. {unknown}; add new items first "
+                "(add_items or partial_fit)."
+            )
+        mask = np.zeros(n_items, dtype=bool)
+        mask[pos] = True
+        return mask
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -400,8 +552,16 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             _check_n_features(self, _ShapeOnly(len(data.columns)), reset=True)
         return data
 
+    def _check_y_or_positives(self, X, y, *, reset: bool):
+        """Validated rows and whether they are positive-only (``y`` None: ones)."""
+        positive_only = y is None and self._accepts_positive_only()
+        data = self._check_X(X, y, reset=reset, require_y=not positive_only)
+        if positive_only:
+            data = replace(data, y=np.ones(len(data)))
+        return data, positive_only
+
     def _encode_for_fit(self, X, y) -> EncodedBatch:
-        data = self._check_X(X, y, reset=True, require_y=True)
+        data, positive_only = self._check_y_or_positives(X, y, reset=True)
         self.user_index_ = IdIndex(data.users)
         self.item_index_ = IdIndex(data.items)
         if self._uses_side_information:
@@ -416,6 +576,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         # Same order as the indexes (first appearance in X).
         self._item_side_parts = [item_side]
         self._user_side_parts = [user_side]
+        self._item_id_column = data.item_column
         user_pos = self.user_index_.get_positions(data.users)
         item_pos = self.item_index_.get_positions(data.items)
         self._seen_parts = [(user_pos, item_pos, data.y)]
@@ -429,6 +590,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             new_items=np.arange(len(self.item_index_)),
             new_user_side=user_side,
             new_item_side=item_side,
+            positive_only=positive_only,
         )
 
     @property
@@ -442,7 +604,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         return _consolidate(self._user_side_parts)
 
     def _encode_for_update(self, X, y) -> EncodedBatch:
-        data = self._check_X(X, y, reset=False, require_y=True)
+        data, positive_only = self._check_y_or_positives(X, y, reset=False)
         n_users, n_items = len(self.user_index_), len(self.item_index_)
         item_columns = list(self._item_side_parts[0].columns)
         user_columns = list(self._user_side_parts[0].columns)
@@ -481,6 +643,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             new_items=new_items,
             new_user_side=new_user_side,
             new_item_side=new_item_side,
+            positive_only=positive_only,
         )
 
     def _item_columns_for(self, data: Interactions) -> list:
@@ -495,18 +658,29 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         Built lazily (``partial_fit`` stays fast), once, under the cache lock, so
         concurrent ``recommend`` calls share one build.
         """
+
+        def build(shape):
+            rows, cols, _ = self._seen_log()
+            cache = sp.csr_matrix(
+                (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=shape
+            )
+            cache.sum_duplicates()  # canonical before it is shared
+            return cache
+
+        return self._users_items_cache("_seen_cache", build)
+
+    def _users_items_cache(self, name: str, build):
+        """The users x items matrix cached in attribute ``name``, rebuilt by
+        ``build(shape)`` when the catalogue or the users have grown; double-checked
+        under the cache lock, so concurrent readers share one build."""
         shape = (len(self.user_index_), len(self.item_index_))
-        cache = self._seen_cache
+        cache = getattr(self, name)
         if cache is None or cache.shape != shape:
             with self._lock("caches"):
-                cache = self._seen_cache
+                cache = getattr(self, name)
                 if cache is None or cache.shape != shape:
-                    rows, cols, _ = self._seen_log()
-                    cache = sp.csr_matrix(
-                        (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=shape
-                    )
-                    cache.sum_duplicates()  # canonical before it is shared
-                    self._seen_cache = cache
+                    cache = build(shape)
+                    setattr(self, name, cache)
         return cache
 
     def _seen_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -592,6 +766,18 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             if lock is None:
                 lock = locks[name] = threading.Lock()
         return lock
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column positions of the ``k`` best scores of each row, in no order; among
+    tied scores the lower positions win, so the ``k`` best are a prefix of the
+    ``k + 1`` best."""
+    kth = np.partition(scores, scores.shape[1] - k, axis=1)[:, -k]
+    above = scores > kth[:, None]
+    tied = scores == kth[:, None]
+    room = k - above.sum(axis=1)
+    chosen = above | (tied & (np.cumsum(tied, axis=1) <= room[:, None]))
+    return np.nonzero(chosen)[1].reshape(len(scores), k)
 
 
 def _shallow_copy(obj):
