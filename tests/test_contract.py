@@ -14,6 +14,7 @@ from sklearn_metarec import (
 )
 from sklearn_metarec.baselines import (
     BiasRecommender,
+    EASERecommender,
     ItemKNNRecommender,
     PopularityRecommender,
 )
@@ -32,9 +33,19 @@ ESTIMATORS = [
     BiasRecommender(),
     ItemKNNRecommender(),
     PopularityRecommender(),
+    EASERecommender(l2=10.0),
     *META_ESTIMATORS,
 ]
 RATING_ESTIMATORS = [BiasRecommender(), ItemKNNRecommender(), *META_ESTIMATORS]
+# Fitted on the same log with the ratings dropped (y=None: every row a positive).
+POSITIVE_ONLY = [
+    PopularityRecommender(),
+    EASERecommender(l2=10.0),
+    MetaCFRecommender(**_FAST),
+    LLMContentRecommender(encoder=TfidfSVDEncoder(n_components=8), **_FAST),
+    HybridMetaRecommender(encoder=TfidfSVDEncoder(n_components=8), **_FAST),
+]
+CASES = [(e, False) for e in ESTIMATORS] + [(e, True) for e in POSITIVE_ONLY]
 
 
 def _ids(est):
@@ -44,6 +55,11 @@ def _ids(est):
     )
 
 
+def _case_ids(case):
+    est, positive_only = case
+    return _ids(est) + ("-positive" if positive_only else "")
+
+
 def _split_users(X, y, n_cold=10):
     users = X["user_id"].unique()
     cold = set(users[-n_cold:])
@@ -51,11 +67,16 @@ def _split_users(X, y, n_cold=10):
     return X[~is_cold], y[~is_cold], X[is_cold], y[is_cold]
 
 
-@pytest.fixture(params=ESTIMATORS, ids=_ids)
+@pytest.fixture(params=CASES, ids=_case_ids)
 def fitted(request, ratings_log):
+    """A fitted estimator with its train rows and new users' rows; the targets
+    are None for the positive-only cases."""
+    estimator, positive_only = request.param
     X, y = ratings_log
     X_train, y_train, X_cold, y_cold = _split_users(X, y)
-    est = clone(request.param).fit(X_train, y_train)
+    if positive_only:
+        y_train = y_cold = None
+    est = clone(estimator).fit(X_train, y_train)
     return est, X_train, y_train, X_cold, y_cold
 
 
@@ -79,19 +100,32 @@ def test_unknown_users_and_items_get_finite_scores(fitted):
 def test_recommend_returns_unique_ordered_unseen_items(fitted):
     est, X_train, *_ = fitted
     users = X_train["user_id"].unique()[:5]
-    recs = est.recommend(users, n=7)
-    for user, items in zip(users, recs):
+    recs, scores = est.recommend(users, n=7, return_scores=True)
+    everything = est.recommend(users, n=len(est.item_index_), return_scores=True)
+    for user, items, item_scores, (all_items, all_scores) in zip(
+        users, recs, scores, zip(*everything)
+    ):
         assert len(items) == len(set(items.tolist()))
         seen = set(X_train.loc[X_train["user_id"] == user, "item_id"])
         assert not seen & set(items.tolist())
-        pred = est.predict(
-            pd.DataFrame(
-                {"user_id": user, "item_id": items, "title": "", "genres": ""}
-            ).iloc[:, : est.n_features_in_]
-        )
-        assert np.all(np.diff(pred) <= 1e-9), "recommendations must be best first"
+        assert np.all(np.diff(item_scores) <= 0), "recommendations must be best first"
+        # The n best of the whole ranking (no unseen item scores higher).
+        np.testing.assert_array_equal(items, all_items[:7])
+        np.testing.assert_allclose(item_scores, all_scores[:7])
+        if not _ranks_interactions(est):  # the ranking is predict's order
+            pred = est.predict(
+                pd.DataFrame(
+                    {"user_id": user, "item_id": items, "title": "", "genres": ""}
+                ).iloc[:, : est.n_features_in_]
+            )
+            assert np.all(np.diff(pred) <= 1e-9)
     all_recs = est.recommend(users, n=7, exclude_seen=False)
     assert all(len(r) == 7 for r in all_recs)
+
+
+def _ranks_interactions(est) -> bool:
+    """Whether ``recommend`` ranks by the interaction tower rather than predict."""
+    return getattr(est, "ranking_loss", None) is not None
 
 
 def test_recommend_n_larger_than_catalogue(fitted):
@@ -115,9 +149,11 @@ def test_pickle_round_trip_gives_identical_predictions(fitted):
     np.testing.assert_array_equal(est.predict(X_train), restored.predict(X_train))
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-def test_same_seed_refits_are_identical(estimator, ratings_log):
+@pytest.mark.parametrize("case", CASES, ids=_case_ids)
+def test_same_seed_refits_are_identical(case, ratings_log):
+    estimator, positive_only = case
     X, y = ratings_log
+    y = None if positive_only else y
     a = clone(estimator).fit(X, y).predict(X)
     b = clone(estimator).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
@@ -159,20 +195,22 @@ def test_adaptation_lowers_query_loss_of_new_users(estimator):
     assert after < before
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
-def test_partial_fit_before_fit_fits(estimator, ratings_log):
+@pytest.mark.parametrize("case", CASES, ids=_case_ids)
+def test_partial_fit_before_fit_fits(case, ratings_log):
+    estimator, positive_only = case
     X, y = ratings_log
+    y = None if positive_only else y
     a = clone(estimator).partial_fit(X, y).predict(X)
     b = clone(estimator).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
 
 
 def test_partial_fit_adds_new_items_to_the_catalogue(fitted):
-    est, X_train, *_ = fitted
+    est, X_train, y_train, *_ = fitted
     X_new = pd.DataFrame(
         {"user_id": ["x", "y"], "item_id": [-1, -1], "title": "new", "genres": "Drama"}
     )
-    est.partial_fit(X_new, [5.0, 4.0])
+    est.partial_fit(X_new, None if y_train is None else [5.0, 4.0])
     assert -1 in est.item_index_
     recs = est.recommend([X_train["user_id"].iloc[0]], n=len(est.item_index_))[0]
     assert -1 in set(recs.tolist())

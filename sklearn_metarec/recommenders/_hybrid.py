@@ -48,13 +48,14 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         representation, in pseudo-ratings; > 0. None: no warm-up.
     **meta parameters
         ``algorithm`` ... ``random_state``, ``item_refit_reg``, ``n_neighbors``,
-        ``average``: see :class:`~sklearn_metarec.MetaCFRecommender`.
+        ``average``, ``ranking_loss``, ``n_negatives``, ``relevance_threshold``,
+        ``like_weight``: see :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
     ----------
     encoder_ : transformer
         The fitted text encoder.
-    net_, history_, user_state_, similarity_
+    objective_, net_, history_, user_state_, similarity_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -99,7 +100,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         hidden_dims=(),
         item_features="auto",
         user_features="auto",
-        objective="rating",
+        objective="auto",
         lr=0.003,
         weight_decay=0.003,
         max_epochs=12,
@@ -115,6 +116,10 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         item_refit_reg=10.0,
         n_neighbors=200,
         average=True,
+        ranking_loss="softmax",
+        n_negatives=1024,
+        relevance_threshold="auto",
+        like_weight=4.0,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -149,3 +154,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         self.item_refit_reg = item_refit_reg
         self.n_neighbors = n_neighbors
         self.average = average
+        self.ranking_loss = ranking_loss
+        self.n_negatives = n_negatives
+        self.relevance_threshold = relevance_threshold
+        self.like_weight = like_weight

@@ -198,13 +198,15 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         to 0.190 (both-cold), and the warm MAE from 0.768 to 0.781.
     **meta parameters
         ``algorithm`` ... ``random_state``, ``warmup_reg``, ``item_refit_reg``,
-        ``n_neighbors``, ``average``: see :class:`~sklearn_metarec.MetaCFRecommender`.
+        ``n_neighbors``, ``average``, ``ranking_loss``, ``n_negatives``,
+        ``relevance_threshold``, ``like_weight``: see
+        :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
     ----------
     encoder_ : transformer
         The fitted text encoder.
-    net_, history_, user_state_, similarity_
+    objective_, net_, history_, user_state_, similarity_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -243,7 +245,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         hidden_dims=(),
         item_features="auto",
         user_features="auto",
-        objective="rating",
+        objective="auto",
         lr=0.003,
         weight_decay=0.03,
         max_epochs=12,
@@ -259,6 +261,10 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         item_refit_reg=10.0,
         n_neighbors=200,
         average=True,
+        ranking_loss="softmax",
+        n_negatives=1024,
+        relevance_threshold="auto",
+        like_weight=4.0,
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -292,3 +298,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.item_refit_reg = item_refit_reg
         self.n_neighbors = n_neighbors
         self.average = average
+        self.ranking_loss = ranking_loss
+        self.n_negatives = n_negatives
+        self.relevance_threshold = relevance_threshold
+        self.like_weight = like_weight

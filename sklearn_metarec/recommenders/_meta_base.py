@@ -29,7 +29,7 @@ from .._skorch._persistence import (
     module_to_plain,
 )
 from ..base import BaseRecommender, EncodedBatch
-from ..meta import MetaLearner, TaskSampler, pad_tasks
+from ..meta import MetaLearner, NegativeSampler, TaskSampler, pad_tasks
 from ..nn import MetaRecNet
 from ..utils._neighbours import cell_means, neighbour_offsets, residual_similarity
 from ..utils._persistence import register_plain_class
@@ -67,6 +67,15 @@ _REFIT_ROUNDS = 2
 _NEIGHBOUR_SHRINKAGE = 100.0
 _NEIGHBOUR_REG = 0.5
 _NEIGHBOUR_CHUNK_CELLS = 2**22  # dense offsets per block (32 MiB of float64)
+# Ranking episodes (the ranking objective): each training user draws a support
+# size uniformly in _RANKING_SUPPORT (new users arrive with a few interactions)
+# and up to _RANKING_QUERY of their other interactions are ranked.
+_RANKING_SUPPORT = (1, 40)
+_RANKING_QUERY = 100
+# Initial weight of the implicit zeros of the ranking fold-in, per catalogue item
+# (learned; the Gramian grows with the catalogue, so its weight starts at this
+# over the number of items).
+_NEGATIVE_WEIGHT = 30.0
 
 
 class MetaRecommenderMixin(BaseRecommender):
@@ -79,11 +88,46 @@ class MetaRecommenderMixin(BaseRecommender):
     ``user_features``, ``objective``, ``lr``, ``weight_decay``, ``max_epochs``,
     ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``, ``device``,
     ``accelerator`` (optional), ``callbacks``, ``verbose``, ``random_state``,
-    ``warmup_reg``, ``item_refit_reg``, ``n_neighbors`` and ``average``.
+    ``warmup_reg``, ``item_refit_reg``, ``n_neighbors``, ``average``,
+    ``ranking_loss``, ``n_negatives``, ``relevance_threshold`` and ``like_weight``.
     """
 
     def _predicts_ratings(self) -> bool:
-        return self.objective == "rating"
+        return self._rating
+
+    @property
+    def _rating(self) -> bool:
+        """Whether the fitted model predicts ratings (else interaction scores)."""
+        return self.objective_ == "rating"
+
+    @property
+    def _ranks(self) -> bool:
+        """Whether a ranking (interaction) objective was trained: always for
+        positive-only data, for ratings unless ``ranking_loss=None``."""
+        return self.ranking_loss is not None or not self._rating
+
+    def _accepts_positive_only(self) -> bool:
+        if hasattr(self, "objective_"):  # fitted: partial_fit follows fit's data
+            return not self._rating
+        return self.objective != "rating"
+
+    def _resolve_objective(self, y) -> str:
+        objective = self.objective
+        if objective == "auto":
+            objective = "rating" if y is not None else "implicit"
+        if objective == "implicit":
+            if self.ranking_loss is None:
+                raise ValueError(
+                    "objective='implicit' trains the ranking objective alone; "
+                    "ranking_loss=None leaves nothing to train (use 'softmax' or "
+                    "'bpr')."
+                )
+            if self.adapt != "user":
+                raise ValueError(
+                    "adapt='user+head' needs ratings (objective='rating'): "
+                    "positive-only data adapts the user's interaction vector only."
+                )
+        return objective
 
     @property
     def _uses_side_information(self) -> bool:
@@ -99,6 +143,15 @@ class MetaRecommenderMixin(BaseRecommender):
 
     # ------------------------------------------------------------------- fit
     def _fit(self, batch: EncodedBatch) -> None:
+        self.objective_ = self._resolve_objective(
+            None if batch.positive_only else batch.y
+        )
+        if not self._rating and (batch.y < 0).any():
+            raise ValueError(
+                "With objective='implicit', y holds confidence weights (how sure "
+                "an interaction is, as in implicit ALS), which must be >= 0; got "
+                f"{float(batch.y.min())!r}. Pass y=None when every row is a positive."
+            )
         rng = check_random_state(self.random_state)  # None: fresh entropy
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self._seed = seed
@@ -135,10 +188,11 @@ class MetaRecommenderMixin(BaseRecommender):
             use_item_ids=self._use_item_ids,
             gate=self._gate,
             user_categorical_cardinalities=self._user_encoder.categorical_cardinalities_,
-            global_bias=float(batch.y.mean()),
+            global_bias=float(batch.y.mean()) if self._rating else 0.0,
+            interaction=self._rating and self._ranks,
             generator=generator,
         )
-        adapt_names = list(model.DEFAULT_ADAPT_NAMES)
+        adapt_names = list(model.DEFAULT_ADAPT_NAMES) if self._rating else []
         if self.adapt == "user+head":
             adapt_names += list(model.head_parameter_names())
         learner = MetaLearner(
@@ -148,24 +202,43 @@ class MetaRecommenderMixin(BaseRecommender):
             n_inner_steps=self.n_inner_steps,
             inner_lr=self.inner_lr,
             learn_inner_lr=self.learn_inner_lr,
-            loss_fn="mse" if self.objective == "rating" else "bce",
+            loss_fn="mse",
             inner_reduction="sum",
             inner_solver=self._inner_solver(),
             prior_precision=self.prior_precision,
+            ranking=self.ranking_loss if self._ranks else None,
+            negative_weight=_NEGATIVE_WEIGHT / max(n_items, 1),
         )
         task_x = {"user_features": user_codes} if user_codes.shape[1] else None
-        sampler = TaskSampler(
-            batch.user_pos,
-            {"items": batch.item_pos},
-            batch.y,
-            task_x=task_x,
-            n_tasks=n_users,
-            n_query=self.n_query,
-            n_support=self.n_support,
-            min_rows=2,
-        )
+        samplers = {}
+        if self._rating:
+            samplers["sampler"] = TaskSampler(
+                batch.user_pos,
+                {"items": batch.item_pos},
+                batch.y,
+                task_x=task_x,
+                n_tasks=n_users,
+                n_query=self.n_query,
+                n_support=self.n_support,
+                min_rows=2,
+            )
+        if self._ranks:
+            # Every row is a positive: of confidence y for positive-only data, 1
+            # for ratings (which items a user chose to rate).
+            confidence = batch.y if not self._rating else np.ones(len(batch))
+            samplers["ranking_sampler"] = TaskSampler(
+                batch.user_pos,
+                {"items": batch.item_pos},
+                confidence,
+                task_x=task_x,
+                n_tasks=n_users,
+                n_query=_RANKING_QUERY,
+                support_range=_RANKING_SUPPORT,
+                min_rows=2,
+            )
+            samplers["negatives"] = NegativeSampler(counts, self.n_negatives)
         tasks = np.flatnonzero(np.bincount(batch.user_pos, minlength=n_users) >= 2)
-        self.net_ = self._make_net(learner, sampler, seed)
+        self.net_ = self._make_net(learner, samplers, seed)
         if len(tasks):
             self.net_.fit(tasks)
         else:
@@ -174,17 +247,16 @@ class MetaRecommenderMixin(BaseRecommender):
         self.history_ = self.net_.history
 
         self._user_codes = torch.as_tensor(user_codes, dtype=torch.long)
-        self._item_cache = None
+        self._item_cache = self._rank_cache = None
         self._refresh_items()
         self._fit_cold_prior(batch)
         self._refit_item_biases(batch)
         self.user_state_ = self._adapt_all(batch)
         self.similarity_ = self._fit_neighbours(batch)
+        self._rating_scale = self._fit_rating_scale(batch)
 
     def _inner_solver(self) -> str:
-        ridge_ok = (
-            self.objective == "rating" and self.adapt == "user" and not self.hidden_dims
-        )
+        ridge_ok = self._rating and self.adapt == "user" and not self.hidden_dims
         if self.inner_solver == "auto":
             return "ridge" if ridge_ok else "gradient"
         if self.inner_solver == "ridge" and not ridge_ok:
@@ -204,7 +276,9 @@ class MetaRecommenderMixin(BaseRecommender):
             net.module_ = net.accelerator.unwrap_model(net.module_)
         net.module_.to("cpu")
 
-    def _make_net(self, learner, sampler, seed) -> EpisodeNet:
+    def _make_net(self, learner, samplers: dict, seed) -> EpisodeNet:
+        """The skorch shell; ``samplers`` holds the episode samplers (keyword
+        arguments of :class:`EpisodeCollate`; empty when the net only serves)."""
         from skorch.callbacks import EarlyStopping, ProgressBar
         from skorch.dataset import ValidSplit
 
@@ -246,12 +320,22 @@ class MetaRecommenderMixin(BaseRecommender):
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             iterator_train__collate_fn=EpisodeCollate(
-                sampler, seed, item_dropout=getattr(self, "item_dropout", 0.0)
+                samplers.get("sampler"),
+                seed,
+                ranking_sampler=samplers.get("ranking_sampler"),
+                negatives=samplers.get("negatives"),
+                item_dropout=getattr(self, "item_dropout", 0.0),
             ),
             # A DataLoader without a generator draws its base seed from torch's
             # global one: give the validation loader its own.
             iterator_valid__generator=torch.Generator().manual_seed(seed + 1),
-            iterator_valid__collate_fn=EpisodeCollate(sampler, seed + 1, fixed=True),
+            iterator_valid__collate_fn=EpisodeCollate(
+                samplers.get("sampler"),
+                seed + 1,
+                ranking_sampler=samplers.get("ranking_sampler"),
+                negatives=samplers.get("negatives"),
+                fixed=True,
+            ),
         )
 
     def _average_start(self) -> int | None:
@@ -296,7 +380,7 @@ class MetaRecommenderMixin(BaseRecommender):
         if isinstance(net, dict):
             learner = module_from_plain(net["module"])
             # The same net as fit builds, without the training episodes.
-            self.net_ = self._make_net(learner, None, self._seed)
+            self.net_ = self._make_net(learner, {}, self._seed)
             self.net_.initialize()
             self._to_serving_device()
             self.net_.history = history_from_plain(net["history"])
@@ -341,7 +425,7 @@ class MetaRecommenderMixin(BaseRecommender):
         model = self._model
         names = [_COLD_PRIOR_NAME]
         if (
-            self.objective != "rating"
+            not self._rating
             or not len(batch.y)
             or not model.supports_linear_adaptation(names)
         ):
@@ -379,12 +463,7 @@ class MetaRecommenderMixin(BaseRecommender):
         user (``objective="rating"``, ``adapt="user"``).
         """
         reg = self.item_refit_reg
-        if (
-            reg is None
-            or self.objective != "rating"
-            or self.adapt != "user"
-            or not len(batch.y)
-        ):
+        if reg is None or not self._rating or self.adapt != "user" or not len(batch.y):
             return
         n_items = self._n_fitted_items
         counts = np.bincount(batch.item_pos, minlength=n_items)
@@ -409,11 +488,7 @@ class MetaRecommenderMixin(BaseRecommender):
         the correction is off: ``n_neighbors=None``, or not ratings with one state
         per user (``objective="rating"``, ``adapt="user"``).
         """
-        if (
-            self.n_neighbors is None
-            or self.objective != "rating"
-            or self.adapt != "user"
-        ):
+        if self.n_neighbors is None or not self._rating or self.adapt != "user":
             return None
         residual = self._residuals(batch.user_pos, batch.item_pos, batch.y)
         shape = (len(self.user_index_), self._n_fitted_items)
@@ -475,7 +550,7 @@ class MetaRecommenderMixin(BaseRecommender):
         params = dict(self._model.named_parameters())
         return {
             name: params[name].detach().expand(n, *params[name].shape).clone()
-            for name in self._learner.adapt_names
+            for name in self._learner.state_names
         }
 
     def _adapt_new(self, batch: EncodedBatch, users: np.ndarray):
@@ -529,6 +604,7 @@ class MetaRecommenderMixin(BaseRecommender):
                 torch.as_tensor(x["y"], dtype=torch.float32),
                 torch.as_tensor(mask),
                 task_x,
+                gram=self._ranking_gram(),
             )
             for name, value in state.items():
                 adapted.setdefault(name, []).append((chunk, value))
@@ -555,6 +631,7 @@ class MetaRecommenderMixin(BaseRecommender):
                 self._adaptation_inputs(item_pos[rows]),
                 torch.as_tensor(y[rows], dtype=torch.float32),
                 task_x=self._user_task_x(user),
+                gram=self._ranking_gram(),
             )
             for name, value in adapted.items():
                 parts.setdefault(name, []).append(value)
@@ -563,10 +640,18 @@ class MetaRecommenderMixin(BaseRecommender):
 
     def _adaptation_inputs(self, items: np.ndarray) -> dict:
         """Row inputs of the inner loop: the cached representations of ``items``
-        (positions, any shape), warm-up corrections included."""
+        (positions, any shape), warm-up corrections included, and their ranking
+        vectors (``rank_vec``) when there is a ranking objective."""
         vec, bias = self._item_cache
         items = torch.as_tensor(items)
-        return {"item_vec": vec[items], "item_bias": bias[items]}
+        inputs = {"item_vec": vec[items], "item_bias": bias[items]}
+        if self._rank_cache is not None:
+            inputs["rank_vec"] = self._rank_cache[0][items]
+        return inputs
+
+    def _ranking_gram(self):
+        """Gramian of the catalogue's ranking item vectors (None: no ranking)."""
+        return None if self._rank_cache is None else self._rank_cache[2]
 
     def _user_task_x(self, user: int) -> dict | None:
         """Per-task inputs of one known user (no task axis)."""
@@ -586,12 +671,17 @@ class MetaRecommenderMixin(BaseRecommender):
 
     # ------------------------------------------------------------ partial_fit
     def _partial_fit(self, batch: EncodedBatch) -> None:
+        if not self._rating and (batch.y < 0).any():
+            raise ValueError(
+                "y holds confidence weights (objective_='implicit'), which must "
+                f"be >= 0; got {float(batch.y.min())!r}."
+            )
         if len(batch.new_items):
             self._add_items(batch)
         if len(batch.new_users):
             self._add_users(batch)
         late = batch.item_pos >= self._n_fitted_items
-        if self.warmup_reg is None or not late.any():
+        if self.warmup_reg is None or not self._rating or not late.any():
             self._adapt_batch_users(batch)
             return
         # Alternate between the batch's new items and its users, as in ALS,
@@ -614,10 +704,13 @@ class MetaRecommenderMixin(BaseRecommender):
             self._write_states(self.user_state_, *known)
 
     def _user_state(self, user: int) -> dict:
-        """Adapted parameters of one known user; empty (the prior) for ``-1``."""
+        """Adapted parameters of the rating tower of one known user (what
+        ``predict`` swaps into the model); empty (the prior) for ``-1``."""
         if user < 0:
             return {}
-        return {name: value[user] for name, value in self.user_state_.items()}
+        return {
+            name: self.user_state_[name][user] for name in self._learner.adapt_names
+        }
 
     def _add_users(self, batch: EncodedBatch) -> None:
         new_users = batch.new_users
@@ -733,18 +826,19 @@ class MetaRecommenderMixin(BaseRecommender):
     def _user_vectors(self, pos: torch.Tensor, codes):
         """User vectors and biases: adapted states of known users (``pos >= 0``),
         the prior for the others, shifted by their feature ``codes``."""
-        known = pos >= 0
-        safe = pos.clamp(min=0)
-        prior = self._prior_states(1)
-        emb = torch.where(
-            known[:, None],
-            self.user_state_["user.embedding"][safe],
-            prior["user.embedding"],
-        )
-        bias = torch.where(
-            known, self.user_state_["user.bias"][safe], prior["user.bias"]
-        )
+        emb = self._known_or_prior("user.embedding", pos)
+        bias = self._known_or_prior("user.bias", pos)
         return self._model.user_representations(codes, emb, bias)
+
+    def _known_or_prior(self, name: str, pos: torch.Tensor) -> torch.Tensor:
+        """State ``name`` of known users (``pos >= 0``), the prior for the others
+        (and for everyone when the state is not adapted, e.g. the user bias of a
+        model trained on positive interactions alone)."""
+        prior = self._model.get_parameter(name).detach()
+        if name not in self.user_state_:
+            return prior.expand(len(pos), *prior.shape)
+        known = (pos >= 0).reshape(-1, *([1] * prior.ndim))
+        return torch.where(known, self.user_state_[name][pos.clamp(min=0)], prior)
 
     def _row_user_codes(self, batch, known, safe):
         if not self._user_codes.shape[1]:
@@ -778,7 +872,15 @@ class MetaRecommenderMixin(BaseRecommender):
     @torch.no_grad()
     def _refresh_items(self, items=None) -> None:
         """Recompute cached item representations: all of them (after fit), or only
-        ``items`` (positions added or warmed up by partial_fit)."""
+        ``items`` (positions added or warmed up by partial_fit). The ranking
+        cache (vectors, biases and Gramian of the interaction tower) is rebuilt
+        whole: its Gramian sums over every item."""
+        stale = self._rank_cache is None or len(self._rank_cache[1]) != len(
+            self.item_index_
+        )
+        if self._ranks and (items is None or stale):
+            vec, bias = self._model.ranking_items()
+            self._rank_cache = (vec, bias, vec.T @ vec)
         if items is None:
             self._item_cache = self._item_representations()
             return
@@ -832,8 +934,14 @@ class MetaRecommenderMixin(BaseRecommender):
         with self._lock("module"):
             return predict(self._model, state, None, x, task_x).double().numpy()
 
-    @torch.no_grad()
     def _score_items(self, user_pos: np.ndarray) -> np.ndarray:
+        """What ``recommend`` ranks: :meth:`_rank_ratings` of the predictions."""
+        return self._rank_ratings(user_pos, self._predict_items(user_pos))
+
+    @torch.no_grad()
+    def _predict_items(self, user_pos: np.ndarray) -> np.ndarray:
+        """``predict`` (unclipped) of users on every catalogue item, shape
+        ``(len(user_pos), n_items)``: ratings, or interaction scores."""
         model = self._model
         item_vec, item_bias = self._catalogue_items()
         if self.adapt == "user+head":
@@ -860,6 +968,56 @@ class MetaRecommenderMixin(BaseRecommender):
             offsets = self._neighbour_offsets(users)[inverse]
             scores[known, : self._n_fitted_items] += offsets
         return scores
+
+    def _rank_ratings(self, user_pos: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        """Ranking scores from predicted ratings: ``log P(interact) + like_weight *
+        log P(rating > threshold)`` with the interaction tower, else the ratings
+        themselves.
+
+        ``P(interact)`` is the interaction tower's softmax over the catalogue (its
+        logit, up to a per-user constant); ``P(rating > threshold)`` reads the
+        predicted rating as the mean of a normal with the training residuals'
+        standard deviation. Their product is the chance that the user picks the
+        item and likes it.
+        """
+        if not (self._rating and self._ranks):
+            return ratings
+        like = torch.special.log_ndtr(
+            (torch.as_tensor(ratings) - self._threshold()) / self._rating_scale
+        )
+        logits = self._ranking_logits(user_pos).double().numpy()
+        return logits + self.like_weight * like.numpy()
+
+    def _threshold(self) -> float:
+        """The rating above which an item is liked (``relevance_threshold``)."""
+        if self.relevance_threshold == "auto":
+            return self._rating_mean
+        return float(self.relevance_threshold)
+
+    @torch.no_grad()
+    def _ranking_logits(self, user_pos: np.ndarray) -> torch.Tensor:
+        """Interaction logits of users (positions, ``-1`` cold) on the catalogue."""
+        pos = torch.as_tensor(user_pos)
+        codes = None
+        if self._user_codes.shape[1]:
+            codes = self._user_codes[pos.clamp(min=0)]
+            codes = torch.where((pos >= 0)[:, None], codes, torch.full_like(codes, -1))
+        state = self._known_or_prior(self._learner.ranking_name, pos)
+        user = self._model.ranking_prior(codes, state)
+        vec, bias = self._rank_cache[:2]
+        return user @ vec.T + bias
+
+    @torch.no_grad()
+    def _fit_rating_scale(self, batch: EncodedBatch):
+        """Root mean squared training residual of the rating model (the spread of
+        ``P(rating > threshold)`` in :meth:`_rank_ratings`); None without one."""
+        self._rating_mean = float(batch.y.mean()) if self._rating else None
+        if not (self._rating and self._ranks) or not len(batch):
+            return None
+        if self.adapt != "user":
+            return float(batch.y.std()) or 1.0
+        residual = self._residuals(batch.user_pos, batch.item_pos, batch.y)
+        return max(float(np.sqrt(np.mean(residual**2))), 1e-3)
 
     # ----------------------------------------------------------- hooks
     def _make_item_encoder(self) -> SideFeatureEncoder:

@@ -309,7 +309,7 @@ def test_scores_add_the_users_neighbour_residuals(estimator, ratings_log, monkey
     assert not np.allclose(model.predict(probe), base.predict(probe))
     # recommend ranks the same corrected scores.
     user = X["user_id"].iloc[0]
-    scores = model._score_items(model.user_index_.get_positions([user]))[0]
+    scores = model._predict_items(model.user_index_.get_positions([user]))[0]
     catalogue = X.drop_duplicates("item_id").assign(user_id=user)
     scores = scores[model.item_index_.get_positions(catalogue["item_id"])]
     np.testing.assert_allclose(scores, model.predict(catalogue), atol=1e-5)
