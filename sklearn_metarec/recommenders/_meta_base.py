@@ -223,13 +223,10 @@ class MetaRecommenderMixin(BaseRecommender):
                 min_rows=2,
             )
         if self._ranks:
-            # Every row is a positive: of confidence y for positive-only data, 1
-            # for ratings (which items a user chose to rate).
-            confidence = batch.y if not self._rating else np.ones(len(batch))
             samplers["ranking_sampler"] = TaskSampler(
                 batch.user_pos,
                 {"items": batch.item_pos},
-                confidence,
+                self._ranking_confidence(batch),
                 task_x=task_x,
                 n_tasks=n_users,
                 n_query=_RANKING_QUERY,
@@ -254,6 +251,11 @@ class MetaRecommenderMixin(BaseRecommender):
         self.user_state_ = self._adapt_all(batch)
         self.similarity_ = self._fit_neighbours(batch)
         self._rating_scale = self._fit_rating_scale(batch)
+
+    def _ranking_confidence(self, batch: EncodedBatch) -> np.ndarray:
+        """Confidence of each row as a positive of the ranking objective: ``y``
+        for positive-only data, 1 for ratings (which items a user chose to rate)."""
+        return batch.y if not self._rating else np.ones(len(batch))
 
     def _inner_solver(self) -> str:
         ridge_ok = self._rating and self.adapt == "user" and not self.hidden_dims
