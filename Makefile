@@ -42,7 +42,9 @@ docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html
 
 benchmark: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/bench_melu.py
+	$(PY) benchmarks/bench_topn.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst
