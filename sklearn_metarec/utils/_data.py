@@ -2,7 +2,8 @@
 
 ``X`` is a pandas DataFrame (or a 2-D array) whose first two columns are the user id
 and the item id. Any further columns are side information about items or users. ``y``
-is a 1-D array of explicit ratings or implicit 0/1 labels. See DESIGN §2.
+is a 1-D array of explicit ratings or implicit confidences, or None for a log of
+positive interactions. See DESIGN §2.
 
 Nothing here mutates the caller's data: every function reads its inputs and builds new
 arrays.
