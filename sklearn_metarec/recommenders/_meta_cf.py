@@ -220,8 +220,9 @@ class MetaCFRecommender(MetaRecommenderMixin):
         training user's other items against ``n_negatives`` shared negatives with
         a sampled softmax (logits corrected by the log sampling probability) or
         BPR. Training episodes fold a user in from 1 to 40 random interactions
-        and rank up to 100 others. On MovieLens-1M new users the softmax ranked
-        far better than BPR (``docs/benchmarks.md``). With ratings,
+        and rank up to 100 others. On MovieLens-1M new users (positive-only,
+        nDCG@10 at 5 / 20 interactions) the softmax reached 0.446 / 0.400 and
+        BPR 0.429 / 0.375. With ratings,
         ``recommend`` ranks by ``log P(interact) + like_weight * log P(rating >
         relevance_threshold)``, the rating read as a normal around the predicted
         one with the training residuals' spread; ``predict`` still returns
