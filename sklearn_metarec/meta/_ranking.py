@@ -18,8 +18,9 @@ shared negatives drawn from a mix of the uniform and the popularity distribution
 logits corrected by the log sampling probability, as in Yi et al., RecSys 2019) or
 BPR. Meta-training learns the item vectors and biases, the prior ``p0``, ``alpha``
 and ``lambda`` so that this fold-in ranks a user's other items high: meta-learned
-implicit ALS. Measured on MovieLens-1M new users (nDCG@10 over the catalogue), the
-sampled softmax beat BPR by a wide margin (see ``docs/benchmarks.md``).
+implicit ALS. Measured on MovieLens-1M new users (positive-only, catalogue
+nDCG@10 at 5 / 20 interactions, ``benchmarks/bench_topn.py``), the sampled
+softmax reached 0.446 / 0.400 and BPR 0.429 / 0.375.
 
 Everything here is a pure function of tensors, differentiable end to end.
 """
