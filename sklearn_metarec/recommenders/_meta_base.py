@@ -146,12 +146,7 @@ class MetaRecommenderMixin(BaseRecommender):
         self.objective_ = self._resolve_objective(
             None if batch.positive_only else batch.y
         )
-        if not self._rating and (batch.y < 0).any():
-            raise ValueError(
-                "With objective='implicit', y holds confidence weights (how sure "
-                "an interaction is, as in implicit ALS), which must be >= 0; got "
-                f"{float(batch.y.min())!r}. Pass y=None when every row is a positive."
-            )
+        self._check_confidences(batch)
         rng = check_random_state(self.random_state)  # None: fresh entropy
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self._seed = seed
@@ -251,6 +246,14 @@ class MetaRecommenderMixin(BaseRecommender):
         self.user_state_ = self._adapt_all(batch)
         self.similarity_ = self._fit_neighbours(batch)
         self._rating_scale = self._fit_rating_scale(batch)
+
+    def _check_confidences(self, batch: EncodedBatch) -> None:
+        if not self._rating and (batch.y < 0).any():
+            raise ValueError(
+                "With objective='implicit', y holds confidence weights (how sure "
+                "an interaction is, as in implicit ALS), which must be >= 0; got "
+                f"{float(batch.y.min())!r}. Pass y=None when every row is a positive."
+            )
 
     def _ranking_confidence(self, batch: EncodedBatch) -> np.ndarray:
         """Confidence of each row as a positive of the ranking objective: ``y``
@@ -673,11 +676,7 @@ class MetaRecommenderMixin(BaseRecommender):
 
     # ------------------------------------------------------------ partial_fit
     def _partial_fit(self, batch: EncodedBatch) -> None:
-        if not self._rating and (batch.y < 0).any():
-            raise ValueError(
-                "y holds confidence weights (objective_='implicit'), which must "
-                f"be >= 0; got {float(batch.y.min())!r}."
-            )
+        self._check_confidences(batch)
         if len(batch.new_items):
             self._add_items(batch)
         if len(batch.new_users):
