@@ -506,6 +506,19 @@ interactions, per user. Torch runs on one thread.
 """
 
 
+def tables(rows, item_rows):
+    """(title, columns, rows) of each table of one kind of data."""
+    new_users = [f"new@{k} nDCG" for k in SUPPORT_SIZES]
+    new_users += ["new@5 Recall", "new@20 Recall", "new@5 cov"]
+    warm = ["warm nDCG", "warm Recall", "warm cov", "fit s", "adapt ms"]
+    items = ["new-item nDCG", "new-item Recall", "catalogue nDCG", "catalogue Recall"]
+    return [
+        ("New users", ["estimator", *new_users], rows),
+        ("Warm users and time", ["estimator", *warm, "recommend ms/user"], rows),
+        ("New items (text and side columns only)", ["estimator", *items], item_rows),
+    ]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="ml-1m", choices=["ml-1m", "latest-small"])
@@ -583,37 +596,13 @@ def main(argv=None) -> int:
     ]
     for kind, rows, item_rows in sections:
         label = "ratings" if kind == "ratings" else "positive-only (ratings dropped)"
-        new_cols = (
-            ["estimator"]
-            + [f"new@{k} nDCG" for k in SUPPORT_SIZES]
-            + ["new@5 Recall", "new@20 Recall", "new@5 cov"]
-        )
-        body.append(f"### New users, {label}\n")
-        body.append(markdown_table([{c: r[c] for c in new_cols} for r in rows]))
-        body.append(f"\n### Warm users and time, {label}\n")
-        cols = [
-            "estimator",
-            "warm nDCG",
-            "warm Recall",
-            "warm cov",
-            "fit s",
-            "adapt ms",
-            "recommend ms/user",
-        ]
-        body.append(markdown_table([{c: r[c] for c in cols} for r in rows]))
-        body.append(f"\n### New items (text and side columns only), {label}\n")
-        keys = [
-            "estimator",
-            "new-item nDCG",
-            "new-item Recall",
-            "catalogue nDCG",
-            "catalogue Recall",
-        ]
-        body.append(
-            markdown_table(
-                [{k: r.get(k, float("nan")) for k in keys} for r in item_rows]
+        for title, columns, table_rows in tables(rows, item_rows):
+            body.append(f"\n### {title}, {label}\n")
+            body.append(
+                markdown_table(
+                    [{c: r.get(c, float("nan")) for c in columns} for r in table_rows]
+                )
             )
-        )
     report = "\n".join(body)
     print(report)
     if not args.no_write:
