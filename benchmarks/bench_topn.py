@@ -294,13 +294,17 @@ class Bench:
         rows = self.frame[self.frame["item_id"].isin(self.split["new_items"])]
         return rows.drop_duplicates("item_id")[["item_id", *columns]]
 
+    def item_cold(self):
+        """Rows of warm users on new items, their relevance, the users with a
+        relevant one, and the new items' ids."""
+        rows = self.split["item_cold_rows"]
+        relevant = relevance(self.frame, rows, self.kind)
+        users = list(pd.unique(self.frame["user_id"].to_numpy()[rows[relevant]]))
+        return rows, relevant, users, self.item_table([]).item_id.to_numpy()
+
     def evaluate_new_items(self, name, model) -> dict:
         """Old users, new items added from their side information alone."""
-        frame, split = self.frame, self.split
-        rows = split["item_cold_rows"]
-        relevant = relevance(frame, rows, self.kind)
-        users = list(pd.unique(frame["user_id"].to_numpy()[rows[relevant]]))
-        new_items = self.item_table([]).item_id.to_numpy()
+        rows, relevant, users, new_items = self.item_cold()
         adapted = copy.deepcopy(model)
         adapted.add_items(self.item_table(list(adapted.item_features_.columns)))
         out = {"estimator": name}
@@ -325,10 +329,7 @@ class Bench:
         """Popularity among new items (their counts among the new users) and the
         text nearest neighbours of each user's mean training-item embedding."""
         frame, split = self.frame, self.split
-        rows = split["item_cold_rows"]
-        relevant = relevance(frame, rows, self.kind)
-        users = list(pd.unique(frame["user_id"].to_numpy()[rows[relevant]]))
-        new_items = self.item_table([]).item_id.to_numpy()
+        rows, relevant, users, new_items = self.item_cold()
         counts = (
             frame["item_id"]
             .iloc[split["new_item_of_new_users"]]

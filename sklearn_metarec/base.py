@@ -273,10 +273,10 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
                 f"its columns are {list(map(str, items.columns))}."
             )
         ids = check_ids(items[id_column].to_numpy(), f"Item id ({id_column!r}) column")
-        unique, counts = np.unique(ids.astype(str), return_counts=True)
-        if (counts > 1).any():
+        repeated = pd.Index(ids).duplicated()
+        if repeated.any():
             raise ValueError(
-                f"items repeats the item id(s) {unique[counts > 1][:5].tolist()}; "
+                f"items repeats the item id(s) {ids[repeated][:5].tolist()}; "
                 "give each new item once."
             )
         known = self.item_index_.get_positions(ids) >= 0

@@ -100,12 +100,6 @@ class MetaRecommenderMixin(BaseRecommender):
         """Whether the fitted model predicts ratings (else interaction scores)."""
         return self.objective_ == "rating"
 
-    @property
-    def _ranks(self) -> bool:
-        """Whether a ranking (interaction) objective was trained: always for
-        positive-only data, for ratings unless ``ranking_loss=None``."""
-        return self.ranking_loss is not None or not self._rating
-
     def _accepts_positive_only(self) -> bool:
         if hasattr(self, "objective_"):  # fitted: partial_fit follows fit's data
             return not self._rating
@@ -146,6 +140,10 @@ class MetaRecommenderMixin(BaseRecommender):
         self.objective_ = self._resolve_objective(
             None if batch.positive_only else batch.y
         )
+        # Whether a ranking (interaction) objective is trained: always for
+        # positive-only data (_resolve_objective refuses ranking_loss=None there),
+        # for ratings unless ranking_loss=None. Fitted state: serving reads it.
+        self._ranks = self.ranking_loss is not None
         self._check_confidences(batch)
         rng = check_random_state(self.random_state)  # None: fresh entropy
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -245,6 +243,7 @@ class MetaRecommenderMixin(BaseRecommender):
         self._refit_item_biases(batch)
         self.user_state_ = self._adapt_all(batch)
         self.similarity_ = self._fit_neighbours(batch)
+        self._rating_mean = float(batch.y.mean()) if self._rating else None
         self._rating_scale = self._fit_rating_scale(batch)
 
     def _check_confidences(self, batch: EncodedBatch) -> None:
@@ -950,10 +949,7 @@ class MetaRecommenderMixin(BaseRecommender):
                 [self._predict_user(int(u), item_vec, item_bias) for u in user_pos]
             )
         pos = torch.as_tensor(user_pos)
-        codes = None
-        if self._user_codes.shape[1]:
-            codes = self._user_codes[pos.clamp(min=0)]
-            codes = torch.where((pos >= 0)[:, None], codes, torch.full_like(codes, -1))
+        codes = self._known_user_codes(pos)
         user_vec, user_bias = self._user_vectors(pos, codes)
         users_per_block = max(1, _HEAD_CHUNK_CELLS // max(len(item_bias), 1))
         scores = (
@@ -995,14 +991,19 @@ class MetaRecommenderMixin(BaseRecommender):
             return self._rating_mean
         return float(self.relevance_threshold)
 
+    def _known_user_codes(self, pos: torch.Tensor):
+        """Feature codes of user positions, missing (``-1``) for cold users; None
+        without user features."""
+        if not self._user_codes.shape[1]:
+            return None
+        codes = self._user_codes[pos.clamp(min=0)]
+        return torch.where((pos >= 0)[:, None], codes, torch.full_like(codes, -1))
+
     @torch.no_grad()
     def _ranking_logits(self, user_pos: np.ndarray) -> torch.Tensor:
         """Interaction logits of users (positions, ``-1`` cold) on the catalogue."""
         pos = torch.as_tensor(user_pos)
-        codes = None
-        if self._user_codes.shape[1]:
-            codes = self._user_codes[pos.clamp(min=0)]
-            codes = torch.where((pos >= 0)[:, None], codes, torch.full_like(codes, -1))
+        codes = self._known_user_codes(pos)
         state = self._known_or_prior(self._learner.ranking_name, pos)
         user = self._model.ranking_prior(codes, state)
         vec, bias = self._rank_cache[:2]
@@ -1012,7 +1013,6 @@ class MetaRecommenderMixin(BaseRecommender):
     def _fit_rating_scale(self, batch: EncodedBatch):
         """Root mean squared training residual of the rating model (the spread of
         ``P(rating > threshold)`` in :meth:`_rank_ratings`); None without one."""
-        self._rating_mean = float(batch.y.mean()) if self._rating else None
         if not (self._rating and self._ranks) or not len(batch):
             return None
         if self.adapt != "user":
