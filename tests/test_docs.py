@@ -18,6 +18,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PUBLIC_MODULES = [
     "sklearn_metarec",
     "sklearn_metarec.baselines",
+    "sklearn_metarec.pipeline",
     "sklearn_metarec.text",
     "sklearn_metarec.datasets",
     "sklearn_metarec.model_selection",

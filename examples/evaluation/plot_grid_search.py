@@ -12,9 +12,11 @@ for the cold start when it is given two things from this package:
   few of their ratings, then scores the rest:
   :func:`~sklearn_metarec.metrics.make_cold_start_scorer`.
 
-The recommender may be the last step of a :class:`~sklearn.pipeline.Pipeline`: the
-scorer passes each test user's support rows through the fitted earlier steps and
-adapts the last one with ``partial_fit``.
+The recommender may be the last step of a pipeline:
+:class:`~sklearn_metarec.pipeline.RecommenderPipeline` is a
+:class:`~sklearn.pipeline.Pipeline` that keeps the recommender's ``partial_fit``
+and ``recommend``, so the scorer adapts it to each test user like a bare
+recommender, and the tuned pipeline serves new users as it is.
 """
 
 # %%
@@ -59,6 +61,10 @@ scoring["mae"]
 # tags). A first step keeps the ids;
 # :class:`~sklearn_metarec.MetaCFRecommender` follows. With pandas output the
 # column names and dtypes go through unchanged.
+# :class:`~sklearn_metarec.pipeline.RecommenderPipeline` takes the steps of a
+# :class:`~sklearn.pipeline.Pipeline` and adds the recommender's methods:
+# ``partial_fit`` passes new rows through the fitted first step before adapting
+# the recommender; ``recommend`` goes straight to it.
 #
 # The search tunes ``prior_precision``: how strongly the meta-learned prior holds a
 # new user's state back from their few ratings (the model adapts by a ridge fold-in
@@ -69,9 +75,9 @@ scoring["mae"]
 import torch
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import Pipeline
 
 from sklearn_metarec import MetaCFRecommender
+from sklearn_metarec.pipeline import RecommenderPipeline
 
 torch.set_num_threads(1)
 
@@ -80,7 +86,7 @@ select_ids = ColumnTransformer(
     remainder="drop",
     verbose_feature_names_out=False,
 ).set_output(transform="pandas")
-pipeline = Pipeline(
+pipeline = RecommenderPipeline(
     [
         ("select", select_ids),
         ("rec", MetaCFRecommender(max_epochs=3, random_state=0)),
@@ -157,15 +163,20 @@ summary
 # %%
 # Serving the tuned pipeline
 # --------------------------
-# ``search.best_estimator_`` is the pipeline refitted on all the rows. A
-# :class:`~sklearn.pipeline.Pipeline` has no ``partial_fit`` of its own: pass a new
-# user's rows through the fitted first step and adapt the recommender, the
-# pipeline's last step, as the cold-start scorer does. Here a user made up from the
-# first five ratings of user 1, under a new id:
+# ``search.best_estimator_`` is the pipeline refitted on all the rows, still a
+# :class:`~sklearn_metarec.pipeline.RecommenderPipeline`: it adapts to a new user
+# and recommends like the recommender itself, with the raw log's columns (the
+# first step drops the extra ones). Here a user made up from the first five
+# ratings of user 1, under a new id:
 best = search.best_estimator_
 new_rows = X[X["user_id"] == 1].head(5).assign(user_id="new-user")
 new_y = y[(X["user_id"] == 1).to_numpy()][:5]
-best[-1].partial_fit(best[:-1].transform(new_rows), new_y)
+best.partial_fit(new_rows, new_y)
 titles = X.drop_duplicates("item_id").set_index("item_id")["title"]
 print("rated:", list(titles[new_rows["item_id"]]))
-print("recommended:", list(titles[best[-1].recommend(["new-user"], n=5)[0]]))
+print("recommended:", list(titles[best.recommend(["new-user"], n=5)[0]]))
+
+# %%
+# The recommender's other fitted attributes are those of the last step,
+# ``best[-1]``; ``best.user_index_`` and ``best.item_index_`` are there too:
+print(f"{len(best.user_index_):,} users, {len(best.item_index_):,} items")
