@@ -124,3 +124,24 @@ def test_bench_melu_estimator_names():
         bench.parse_estimators("bias,nope")
     for name in ("bias", "itemknn", "popularity"):
         assert hasattr(bench.ESTIMATORS[name](0), "partial_fit")
+
+
+def test_new_item_ranks_are_one_based_and_misses_are_infinite():
+    bench = _load("bench_new_items")
+    pair_users = np.array(["a", "a", "b", "c"])
+    pair_items = np.array([1, 3, 1, 1])
+    ranks = bench.pair_ranks(
+        ["a", "b"], [np.array([3, 1, 2]), np.array([2])], pair_users, pair_items
+    )
+    # "b" has no item 1 in its list, "c" no list at all.
+    np.testing.assert_array_equal(ranks, [2, 1, np.inf, np.inf])
+    scores = np.array([[0.1, -np.inf, 0.5], [0.0, 0.0, 0.0]])
+    ranks = bench.score_ranks(
+        scores, np.array([1, 2, 3]), np.array(["a", "b"]), pair_users, pair_items
+    )
+    # Ties keep the candidate order; a -inf score is left out of the list.
+    np.testing.assert_array_equal(ranks, [2, 1, 1, np.inf])
+    summary = bench.summarize(np.array([1.0, 20.0, 60.0, np.inf]), "new")
+    assert summary == {"new median rank": 40.0, "new hit@10": 0.25, "new hit@50": 0.5}
+    expected = bench.random_expected([100, 100], "new")
+    assert expected == {"new median rank": 50.5, "new hit@10": 0.1, "new hit@50": 0.5}
