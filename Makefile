@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# torch first, pinned: the pin resolves to a local CPU build on our machines; any other
+# torch first, pinned: on the project's machines the pin resolves to a local CPU build; any other
 # torch requirement would pull several GB of CUDA packages (see DEVELOPERS.md).
 TORCH_PIN ?= torch==2.13.0
 STAMP := $(VENV)/.installed

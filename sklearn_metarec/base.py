@@ -36,6 +36,7 @@ from .utils._data import (
     IdIndex,
     Interactions,
     _as_id_array,
+    _same_value,
     check_ids,
     check_interactions,
     split_side_information,
@@ -44,6 +45,9 @@ from .utils._persistence import from_plain, to_plain
 from .utils._sklearn import _check_feature_names, _check_n_features, _fit_context
 
 __all__ = ["BaseRecommender", "EncodedBatch"]
+
+ID_COLUMN_CONSTRAINTS: dict = {"user_column": [str], "item_column": [str]}
+"""Constraints of the id-column parameters every recommender has."""
 
 _RECOMMEND_CHUNK_CELLS = 2**22  # scores held at once by recommend: 4M floats, 16 MiB
 _PREDICT_CHUNK_ROWS = 2**16  # rows scored at once by predict (bounds intermediates)
@@ -164,18 +168,34 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- public API
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, items=None, users=None):
         """Fit the recommender on an interaction log.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_rows, n_columns)
-            User id, item id, then side columns.
+            The interaction log: the user id and item id columns (a DataFrame's
+            are found by name, ``user_column`` and ``item_column``; an array's
+            are its first two columns), optionally side columns (per-item or
+            per-user values repeated on each row, or a ``timestamp``).
         y : array-like of shape (n_rows,) or None, default=None
             Ratings (or, for positive-only models, confidence weights). None for a
             log of positive interactions (clicks, plays, purchases), where every
             row is a positive; only estimators that can learn from such a log
             accept it (the others raise a ``ValueError``).
+        items : DataFrame or None, default=None
+            The catalogue: one row per item, its id in the ``item_column``
+            column, its side information (text, genres, ...) in the others.
+            Items of the table that ``X`` does not mention enter the catalogue
+            too, served from their side information alone. A column may be
+            given here or on the rows of ``X``, not both. Routed by
+            scikit-learn's metadata routing (``set_fit_request(items=True)``),
+            or passed by a Pipeline as ``<step>__items``.
+        users : DataFrame or None, default=None
+            One row per user, its id in the ``user_column`` column, its side
+            information in the others. Rows of users not in ``X`` are kept:
+            when such a user arrives (``partial_fit``, ``predict``), their
+            features are read from here.
 
         Returns
         -------
@@ -189,11 +209,14 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         not fitted) and the exception propagates.
         """
         with self._transaction():
-            batch = self._encode_for_fit(X, y)
+            items = self._check_table(items, "items")
+            users = self._check_table(users, "users")
+            batch = self._encode_for_fit(X, y, items, users)
             self._fit(batch)
+            self._add_table_items(items)
         return self
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, *, items=None, users=None):
         """Adapt incrementally: new users, new items and new interactions.
 
         Rows of users never seen adapt those users from the meta-learned (or prior)
@@ -205,10 +228,19 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_rows, n_columns)
-            Same columns as in ``fit``.
+            The id columns, and any of the side columns ``fit`` saw (an array:
+            the same columns as in ``fit``). Side information is read only
+            for users and items new to the model: for known ones it is checked
+            against what the model holds (a different value is a
+            ``ValueError`` naming the id).
         y : array-like of shape (n_rows,) or None, default=None
             As in ``fit``: None for positive interactions, if the model was
             fitted on (or, before ``fit``, accepts) such a log.
+        items, users : DataFrame or None, default=None
+            Side-information tables as in ``fit``, for the new items and users
+            of ``X``; items of ``items`` new to the catalogue are added to it.
+            A new user's features are also looked up in the ``users`` table
+            given to ``fit``.
 
         Returns
         -------
@@ -221,10 +253,13 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         included), the estimator is left exactly as it was before the call.
         """
         if not hasattr(self, "user_index_"):
-            return self.fit(X, y)
+            return self.fit(X, y, items=items, users=users)
         with self._transaction():
-            batch = self._encode_for_update(X, y)
+            items = self._check_table(items, "items")
+            users = self._check_table(users, "users")
+            batch = self._encode_for_update(X, y, items, users)
             self._partial_fit(batch)
+            self._add_table_items(items)
         return self
 
     def add_items(self, items):
@@ -239,10 +274,11 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         items : DataFrame
-            One row per new item: the item id column (named as in ``fit``) and
-            every item side column the model uses (its ``item_features_``
-            columns, e.g. the text columns). Ids must be new to the catalogue and
-            unique.
+            One row per new item: the item id (in the ``item_column`` column, or
+            the index when it has that name) and any of the item side columns
+            the model uses (its ``item_features_`` columns, e.g. the text
+            columns); a column left out is missing information for these items.
+            Ids must be new to the catalogue and unique.
 
         Returns
         -------
@@ -251,9 +287,9 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            ``items`` is not a DataFrame, lacks the id column or an item column,
-            has columns the model does not use for items, or repeats ids or ids
-            already in the catalogue.
+            ``items`` is not a DataFrame, lacks the id column, has columns the
+            model does not use for items, or repeats ids or ids already in the
+            catalogue.
         """
         check_is_fitted(self, "user_index_")
         with self._transaction():
@@ -261,24 +297,8 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         return self
 
     def _encode_new_items(self, items) -> EncodedBatch:
-        if not isinstance(items, pd.DataFrame):
-            raise ValueError(
-                f"items must be a DataFrame with an item id column; got "
-                f"{type(items).__name__}."
-            )
-        id_column = getattr(self, "_item_id_column", "item_id")
-        if id_column not in items.columns:
-            raise ValueError(
-                f"items has no item id column {id_column!r} (the name fit saw); "
-                f"its columns are {list(map(str, items.columns))}."
-            )
-        ids = check_ids(items[id_column].to_numpy(), f"Item id ({id_column!r}) column")
-        repeated = pd.Index(ids).duplicated()
-        if repeated.any():
-            raise ValueError(
-                f"items repeats the item id(s) {ids[repeated][:5].tolist()}; "
-                "give each new item once."
-            )
+        side = self._check_table(items, "items")
+        ids = side.index.to_numpy(dtype=object)
         known = self.item_index_.get_positions(ids) >= 0
         if known.any():
             raise ValueError(
@@ -286,17 +306,20 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
                 f"e.g. {ids[known][:5].tolist()}; add_items adds new items only."
             )
         columns = list(self._item_side_parts[0].columns)
-        given = [c for c in items.columns if c != id_column]
-        missing = [c for c in columns if c not in items.columns]
-        extra = [c for c in given if c not in columns]
-        if missing or (extra and self._uses_side_information):
+        extra = [c for c in side.columns if c not in columns]
+        if extra and self._uses_side_information:
             raise ValueError(
-                f"items must have the item columns the model uses, {columns}; "
-                f"missing {missing}, not item features of this model {extra}."
+                f"items has column(s) {extra} that are not item features of this "
+                f"model; its item columns are {columns}."
             )
-        side = items[columns].set_axis(
-            pd.Index(ids, dtype=object, name="item_id"), axis=0
-        )
+        if self._uses_side_information:
+            self._check_item_side(side, complete=False)
+        return self._new_item_rows(_side_rows([side], columns, ids, "item_id"))
+
+    def _new_item_rows(self, side: pd.DataFrame) -> EncodedBatch:
+        """Add the items of ``side`` (new ids, every item column, indexed by id) to
+        the catalogue; the batch ``_partial_fit`` adapts to (no interaction)."""
+        ids = side.index.to_numpy(dtype=object)
         n_items = len(self.item_index_)
         self.item_index_ = _shallow_copy(self.item_index_)  # write, then swap
         self.item_index_.extend(ids)
@@ -317,7 +340,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
             new_item_side=side,
         )
 
-    def predict(self, X):
+    def predict(self, X, *, items=None, users=None):
         """Predict a score (rating, or logit for implicit feedback) per row.
 
         Unknown users are served from the prior, unknown items from their side
@@ -332,7 +355,12 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_rows, n_columns)
-            User id, item id and the side columns given to ``fit``.
+            The id columns, and any of the side columns ``fit`` saw (an array:
+            the same columns as in ``fit``). Side information is read only for
+            unknown users and items; for known ones it is checked against what
+            the model holds.
+        items, users : DataFrame or None, default=None
+            Side-information tables (as in ``fit``) for unknown items and users.
 
         Returns
         -------
@@ -346,8 +374,11 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "user_index_")
         data = self._check_X(X, None, reset=False, require_y=False)
+        items = self._check_table(items, "items")
+        users = self._check_table(users, "users")
         user_pos = self.user_index_.get_positions(data.users)
         item_pos = self.item_index_.get_positions(data.items)
+        data = self._cold_side(data, user_pos, item_pos, items, users)
         no_ids = np.empty(0, dtype=np.int64)
         out = np.empty(len(user_pos), dtype=np.float64)
         for start in range(0, len(user_pos), _PREDICT_CHUNK_ROWS):
@@ -469,6 +500,119 @@ default=None
                 out_scores.append(row_scores[keep])
         return (out, out_scores) if return_scores else out
 
+    def explain(self, user, items, *, n_contributions=5):
+        """Why ``user`` gets each of ``items``: the parts of its ranking score.
+
+        The score explained is the one ``recommend`` ranks by (what
+        ``recommend(..., return_scores=True)`` reports). Each item gets a block of
+        rows: the items the user interacted with in ``fit`` / ``partial_fit``
+        that contributed most to the score (source ``"item"``, largest first;
+        items that add exactly nothing are left out), one ``"other items"`` row
+        with the sum of the rest when ``n_contributions`` leaves some out, then
+        the parts that are not the user's items (see Notes). The contributions
+        of a block add up to its score.
+
+        Parameters
+        ----------
+        user : hashable
+            A user id. A user the model does not know is explained as
+            ``recommend`` serves them: from the prior, with no item rows.
+        items : array-like of shape (n_items,)
+            Catalogue item ids (``item_index_``) to explain, e.g. one list that
+            ``recommend`` returned.
+        n_contributions : int or None, default=5
+            Item rows per block, at least 1; None lists every item that
+            contributes.
+
+        Returns
+        -------
+        explanation : DataFrame
+            One row per part, the blocks in the order of ``items``. Columns:
+            ``item_id``; ``title`` (of the explained item, only when
+            ``item_features_`` has a ``title`` column); ``source``;
+            ``rated_item_id`` (the user's item, NaN on the other rows);
+            ``rated_title`` (beside ``title``); ``contribution``; ``score`` (the
+            item's total score, on every row of its block).
+
+        Raises
+        ------
+        ValueError
+            ``user`` is missing or unhashable, ``items`` is not a 1-D sequence
+            of catalogue item ids (the message names the first unknown one),
+            ``n_contributions`` is not a positive integer or None, or the model
+            has diverged (NaN scores).
+
+        Notes
+        -----
+        The parts, by estimator (``u`` the user, ``i`` the item explained, ``j``
+        the user's items):
+
+        - :class:`~sklearn_metarec.baselines.PopularityRecommender`:
+          ``"popularity"``, the item's interaction count.
+        - :class:`~sklearn_metarec.baselines.BiasRecommender`: ``"global
+          mean"``, ``"user bias"`` and ``"item bias"``.
+        - :class:`~sklearn_metarec.baselines.ItemKNNRecommender`: the same,
+          plus an ``"item"`` row per rated neighbour ``j`` of ``i``,
+          ``s_ij res_uj / (sum_k s_ik + neighbor_reg)``.
+        - :class:`~sklearn_metarec.baselines.EASERecommender`: an ``"item"`` row
+          per item of ``u``, ``B_ji``; a user with no interaction is served by
+          ``"popularity"``.
+        - The meta estimators with an interaction tower (``ranking_loss`` not
+          None, and every model of positive-only data): the user's interaction
+          vector is the implicit-ALS fold-in ``p = A^-1 (sum_j c_j q_j +
+          lambda p0)``, so the logit ``q_i'p + b_i`` splits into an ``"item"``
+          row ``c_j q_i' A^-1 q_j`` per interaction, ``"prior"`` (the rest of
+          ``q_i'p``: the prior's share ``q_i' A^-1 lambda p0`` and the user
+          features' offsets) and ``"item bias"``. On ratings the ranking also
+          adds ``like_weight * log Phi((rating - threshold) / scale)``, which
+          is not additive in the user's items: one ``"rating term"`` row. On
+          positive-only data the score also holds ``"user bias"`` (the same for
+          every item) and, with ``hidden_dims``, a non-additive ``"head MLP"``.
+        - The meta estimators fitted on ratings with ``ranking_loss=None``: an
+          ``"item"`` row per rated neighbour from the residual neighbourhood
+          correction (``n_neighbors``), ``"item bias"``, and ``"user vector"``,
+          the global and user biases plus the user's adapted vector scored
+          against the item's (gradient or ridge steps from the prior, not split
+          per rating).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklearn_metarec.baselines import EASERecommender
+        >>> X = pd.DataFrame({"user_id": [1, 1, 2, 2, 3, 3],
+        ...                   "item_id": ["a", "b", "a", "b", "b", "c"]})
+        >>> model = EASERecommender(l2=1.0).fit(X)
+        >>> table = model.explain(3, ["a"])
+        >>> table[["source", "rated_item_id", "contribution", "score"]].round(3)
+          source rated_item_id  contribution  score
+        0   item             b         0.571  0.286
+        1   item             c        -0.286  0.286
+        >>> (recs,), (scores,) = model.recommend([3], n=1, return_scores=True)
+        >>> bool(abs(table["contribution"].sum() - scores[0]) < 1e-12)
+        True
+        """
+        check_is_fitted(self, "user_index_")
+        if n_contributions is not None and (
+            not isinstance(n_contributions, Integral)
+            or isinstance(n_contributions, bool)
+            or n_contributions < 1
+        ):
+            raise ValueError(
+                "n_contributions must be a positive integer or None; got "
+                f"{n_contributions!r}."
+            )
+        user_pos = int(
+            self.user_index_.get_positions(check_ids(_as_id_array([user]), "user"))[0]
+        )
+        item_pos = self._item_positions(items)
+        scores = np.asarray(self._score_items(np.array([user_pos])), dtype=np.float64)
+        scores = np.maximum(scores[0, item_pos], np.finfo(np.float64).min)
+        scores = _check_finite_scores(self, scores, "explain")
+        rated, contributions, parts = self._explain_parts(user_pos, item_pos, scores)
+        return self._explanation_frame(
+            item_pos, scores, rated, contributions, parts, n_contributions
+        )
+
     def _candidate_mask(self, items) -> np.ndarray:
         """Boolean mask over ``item_index_`` from ``recommend``'s ``items``."""
         n_items = len(self.item_index_)
@@ -497,6 +641,115 @@ default=None
         mask = np.zeros(n_items, dtype=bool)
         mask[pos] = True
         return mask
+
+    def _item_positions(self, items, name: str = "items") -> np.ndarray:
+        """Catalogue positions of a 1-D sequence of item ids (``explain``,
+        ``similar_items``); a ValueError names the first id not in the catalogue."""
+        if (
+            isinstance(items, str | bytes | dict)
+            or not np.iterable(items)
+            or (isinstance(items, np.ndarray | pd.Series) and items.ndim != 1)
+        ):
+            raise ValueError(
+                f"{name} must be a 1-D list or array of item ids; got "
+                f"{type(items).__name__}."
+            )
+        ids = check_ids(_as_id_array(list(items)), name)
+        pos = self.item_index_.get_positions(ids)
+        if (pos < 0).any():
+            unknown = ids[pos < 0]
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            raise ValueError(
+                f"Item {unknown[0]!r} of {name}{more} is not in the catalogue "
+                "(item_index_)."
+            )
+        return pos
+
+    def _explain_parts(self, user_pos: int, item_pos: np.ndarray, scores):
+        """The parts of the ranking scores of one user (hook of ``explain``).
+
+        Parameters
+        ----------
+        user_pos : int
+            The user's position, ``-1`` for a cold user.
+        item_pos : ndarray of int of shape (n_query,)
+            Catalogue positions of the items explained.
+        scores : ndarray of shape (n_query,)
+            Their ranking scores (``_score_items``).
+
+        Returns
+        -------
+        rated : ndarray of int of shape (n_rated,)
+            Positions of the user's items (repeats allowed: they are summed).
+        contributions : ndarray of shape (n_query, n_rated)
+            What each of them adds to each score.
+        parts : list of (str, ndarray of shape (n_query,))
+            The other parts, as (source, values).
+        """
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _explanation_frame(
+        self, item_pos, scores, rated, contributions, parts, n_contributions
+    ) -> pd.DataFrame:
+        """``explain``'s table from the parts of :meth:`_explain_parts`."""
+        rated = np.asarray(rated, dtype=np.int64)
+        contributions = np.asarray(contributions, dtype=np.float64).reshape(
+            len(item_pos), len(rated)
+        )
+        if len(rated):  # one column per item: repeated rows add up
+            rated, inverse = np.unique(rated, return_inverse=True)
+            summed = np.zeros((len(item_pos), len(rated)))
+            np.add.at(summed, (slice(None), inverse), contributions)
+            contributions = summed
+        ids = self.item_index_.ids
+        features = self.item_features_
+        titles = (
+            features["title"].to_numpy(dtype=object)
+            if "title" in features.columns
+            else None
+        )
+        columns: dict = {
+            "item_id": [],
+            "title": [],
+            "source": [],
+            "rated_item_id": [],
+            "rated_title": [],
+            "contribution": [],
+            "score": [],
+        }
+        for row, pos in enumerate(item_pos):
+            values = contributions[row]
+            nonzero = np.flatnonzero(values != 0)
+            order = nonzero[np.lexsort((rated[nonzero], -values[nonzero]))]
+            shown = order if n_contributions is None else order[:n_contributions]
+            block = [("item", rated[k], values[k]) for k in shown]
+            if len(shown) < len(order):
+                block.append(("other items", -1, values[order[len(shown) :]].sum()))
+            block += [(source, -1, part[row]) for source, part in parts]
+            for source, rated_pos, value in block:
+                columns["item_id"].append(ids[pos])
+                columns["source"].append(source)
+                columns["rated_item_id"].append(
+                    ids[rated_pos] if rated_pos >= 0 else np.nan
+                )
+                if titles is not None:
+                    columns["title"].append(titles[pos])
+                    columns["rated_title"].append(
+                        titles[rated_pos] if rated_pos >= 0 else np.nan
+                    )
+                columns["contribution"].append(float(value))
+                columns["score"].append(float(scores[row]))
+        if titles is None:
+            del columns["title"], columns["rated_title"]
+        return pd.DataFrame(
+            {
+                name: pd.Series(
+                    values,
+                    dtype=np.float64 if name in ("contribution", "score") else object,
+                )
+                for name, values in columns.items()
+            }
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -540,17 +793,74 @@ default=None
     # ---------------------------------------------------------------- internals
     def _check_X(self, X, y, *, reset: bool, require_y: bool) -> Interactions:
         X = _as_table(X)
-        if not reset and getattr(X, "ndim", 0) == 2:
-            # Feature checks first, so a wrong column count gets sklearn's message.
+        by_name = isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_")
+        if not reset and not by_name and getattr(X, "ndim", 0) == 2:
+            # Columns by position: the same count as in fit. Checked first, so a
+            # wrong count gets sklearn's message.
             _check_feature_names(self, X, reset=False)
             _check_n_features(self, _ShapeOnly(np.shape(X)[1]), reset=False)
         data = check_interactions(
-            X, y, require_y=require_y, estimator_name=type(self).__name__
+            X,
+            y,
+            require_y=require_y,
+            estimator_name=type(self).__name__,
+            user_column=self.user_column,
+            item_column=self.item_column,
         )
         if reset:
             _check_feature_names(self, X, reset=True)
             _check_n_features(self, _ShapeOnly(len(data.columns)), reset=True)
+        elif by_name:
+            # Columns by name: the ids and any of fit's side columns.
+            ids = (self.user_column, self.item_column)
+            known = [str(c) for c in self.feature_names_in_ if c not in ids]
+            unknown = [c for c in data.side.columns if c not in known]
+            if unknown:
+                raise ValueError(
+                    f"X has column(s) {unknown} that fit did not see. X holds the "
+                    f"id columns and any of fit's side columns, {known}; give "
+                    "side information of other columns in the items or users "
+                    "table."
+                )
         return data
+
+    def _check_table(self, table, name: str) -> pd.DataFrame | None:
+        """A side-information table (``items=`` / ``users=``) indexed by id.
+
+        The ids are the ``item_column`` / ``user_column`` column, or the index
+        when it bears that name (as in ``load_movielens_small().item_frame``).
+        Returns the side columns (every column but the id), indexed by the ids
+        (an object ``Index`` named ``item_id`` / ``user_id``); None stays None.
+        """
+        if table is None:
+            return None
+        kind = "item" if name == "items" else "user"
+        id_column = self.item_column if kind == "item" else self.user_column
+        other = self.user_column if kind == "item" else self.item_column
+        if not isinstance(table, pd.DataFrame):
+            raise ValueError(
+                f"{name} must be a DataFrame with a {kind} id column {id_column!r}; "
+                f"got {type(table).__name__}."
+            )
+        if id_column not in table.columns and table.index.name == id_column:
+            table = table.reset_index()  # ids in the index (a new frame)
+        columns = [str(c) for c in table.columns]
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"{name} has duplicate column names: {columns}.")
+        if id_column not in columns:
+            raise ValueError(
+                f"{name} has no {kind} id column {id_column!r} ({kind}_column), "
+                f"neither as a column nor as the index; its columns are {columns}."
+            )
+        if other in columns:
+            raise ValueError(
+                f"{name} has a column {other!r}, the other id column: a {kind} "
+                f"table holds one row per {kind}, keyed by {id_column!r}."
+            )
+        ids = _unique_ids(table[id_column], id_column, name, kind)
+        side = table.drop(columns=table.columns[columns.index(id_column)])
+        side.columns = [c for c in columns if c != id_column]
+        return side.set_axis(pd.Index(ids, dtype=object, name=f"{kind}_id"), axis=0)
 
     def _check_y_or_positives(self, X, y, *, reset: bool):
         """Validated rows and whether they are positive-only (``y`` None: ones)."""
@@ -560,8 +870,9 @@ default=None
             data = replace(data, y=np.ones(len(data)))
         return data, positive_only
 
-    def _encode_for_fit(self, X, y) -> EncodedBatch:
+    def _encode_for_fit(self, X, y, items=None, users=None) -> EncodedBatch:
         data, positive_only = self._check_y_or_positives(X, y, reset=True)
+        _check_no_clash(data, items, users)
         self.user_index_ = IdIndex(data.users)
         self.item_index_ = IdIndex(data.items)
         if self._uses_side_information:
@@ -570,13 +881,27 @@ default=None
                 item_columns=self._item_columns_for(data),
                 user_columns=self._user_columns_for(data),
             )
+            item_side = _side_rows(
+                [item_side, items],
+                _columns_of(item_side, items),
+                self.item_index_.ids,
+                "item_id",
+            )
+            user_side = _side_rows(
+                [user_side, users],
+                _columns_of(user_side, users),
+                self.user_index_.ids,
+                "user_id",
+            )
+            self._check_item_side(item_side, complete=True)
         else:
             item_side = pd.DataFrame(index=pd.Index(self.item_index_.ids))
             user_side = pd.DataFrame(index=pd.Index(self.user_index_.ids))
         # Same order as the indexes (first appearance in X).
         self._item_side_parts = [item_side]
         self._user_side_parts = [user_side]
-        self._item_id_column = data.item_column
+        # Features of users to come (partial_fit and predict look them up).
+        self._user_table = users if self._uses_side_information else None
         user_pos = self.user_index_.get_positions(data.users)
         item_pos = self.item_index_.get_positions(data.items)
         self._seen_parts = [(user_pos, item_pos, data.y)]
@@ -593,6 +918,20 @@ default=None
             positive_only=positive_only,
         )
 
+    def _check_item_side(self, side: pd.DataFrame, *, complete: bool) -> None:
+        """Check item side information (``complete``: the catalogue's at fit, else
+        a table given later); text estimators check their text columns."""
+
+    def _add_table_items(self, items: pd.DataFrame | None) -> None:
+        """Add the items of an ``items`` table that are not in the catalogue yet."""
+        if items is None:
+            return
+        new = self.item_index_.get_positions(items.index) < 0
+        if new.any():
+            columns = list(self._item_side_parts[0].columns)
+            side = _side_rows([items], columns, items.index[new], "item_id")
+            self._partial_fit(self._new_item_rows(side))
+
     @property
     def item_features_(self) -> pd.DataFrame:
         """Item side information, one row per catalogue item (``item_index_`` order)."""
@@ -603,17 +942,10 @@ default=None
         """User side information, one row per known user (``user_index_`` order)."""
         return _consolidate(self._user_side_parts)
 
-    def _encode_for_update(self, X, y) -> EncodedBatch:
+    def _encode_for_update(self, X, y, items=None, users=None) -> EncodedBatch:
         data, positive_only = self._check_y_or_positives(X, y, reset=False)
         n_users, n_items = len(self.user_index_), len(self.item_index_)
-        item_columns = list(self._item_side_parts[0].columns)
-        user_columns = list(self._user_side_parts[0].columns)
-        if self._uses_side_information and data.side.shape[1]:
-            item_side, user_side = split_side_information(
-                data, item_columns=item_columns, user_columns=user_columns
-            )
-        else:
-            item_side = user_side = None
+        item_side, user_side = self._known_side(data, items, users)
         # Write, then swap: the objects held before the call are never modified,
         # so an interrupted partial_fit can restore them (see ``_transaction``).
         self.user_index_ = _shallow_copy(self.user_index_)
@@ -625,12 +957,18 @@ default=None
         new_item_side = new_user_side = None
         if len(new_items):
             new_item_side = _side_rows(
-                item_side, item_columns, self.item_index_.ids_at(new_items), "item_id"
+                [item_side, items],
+                list(self._item_side_parts[0].columns),
+                self.item_index_.ids_at(new_items),
+                "item_id",
             )
             self._item_side_parts = [*self._item_side_parts, new_item_side]
         if len(new_users):
             new_user_side = _side_rows(
-                user_side, user_columns, self.user_index_.ids_at(new_users), "user_id"
+                [user_side, users, self._user_table],
+                list(self._user_side_parts[0].columns),
+                self.user_index_.ids_at(new_users),
+                "user_id",
             )
             self._user_side_parts = [*self._user_side_parts, new_user_side]
         self._seen_parts = [*self._seen_parts, (user_pos, item_pos, data.y)]
@@ -645,6 +983,91 @@ default=None
             new_item_side=new_item_side,
             positive_only=positive_only,
         )
+
+    def _known_side(self, data: Interactions, items, users):
+        """The side information of ``X``'s rows, per item and per user, checked
+        against the model's for known ids (with the ``items`` / ``users``
+        tables); ``(None, None)`` when the estimator ignores side information."""
+        if not self._uses_side_information:
+            return None, None
+        _check_no_clash(data, items, users)
+        if items is not None:
+            self._check_item_side(items, complete=False)
+        item_columns = [c for c in self._item_side_parts[0].columns if c in data.side]
+        user_columns = [c for c in self._user_side_parts[0].columns if c in data.side]
+        item_side = user_side = None
+        if item_columns or user_columns:
+            item_side, user_side = split_side_information(
+                data, item_columns=item_columns, user_columns=user_columns
+            )
+        for side, kind in ((item_side, "item"), (items, "item")):
+            self._check_unchanged(side, kind, "X" if side is item_side else "items")
+        for side, kind in ((user_side, "user"), (users, "user")):
+            self._check_unchanged(side, kind, "X" if side is user_side else "users")
+        return item_side, user_side
+
+    def _check_unchanged(self, side, kind: str, source: str) -> None:
+        """Raise if ``side`` gives a known id other values than the model holds."""
+        if side is None or not side.shape[1] or not len(side):
+            return
+        index = self.item_index_ if kind == "item" else self.user_index_
+        pos = index.get_positions(side.index)
+        known = pos >= 0
+        if not known.any():
+            return
+        held = self.item_features_ if kind == "item" else self.user_features_
+        for column in side.columns:
+            if column not in held.columns:
+                continue
+            given = side[column].to_numpy(dtype=object)[known]
+            kept = held[column].to_numpy(dtype=object)[pos[known]]
+            differs = _differs(given, kept)
+            if not differs.any():
+                continue
+            row = int(np.flatnonzero(differs)[0])
+            id_ = side.index[np.flatnonzero(known)[row]]
+            raise ValueError(
+                f"{kind.capitalize()} {id_!r} is known with {column!r} = "
+                f"{kept[row]!r}, but {source} gives {given[row]!r}. The side "
+                f"information of a known {kind} cannot change; give it only for "
+                f"new {kind}s (or leave the column out)."
+            )
+
+    def _cold_side(self, data, user_pos, item_pos, items, users) -> Interactions:
+        """``data`` whose side columns cover every fitted item and user column,
+        looked up in the tables for the rows of unknown ids (``predict``)."""
+        if not self._uses_side_information:
+            return data
+        _check_no_clash(data, items, users)
+        if items is not None:
+            self._check_item_side(items, complete=False)
+        item_columns = list(self._item_side_parts[0].columns)
+        user_columns = list(self._user_side_parts[0].columns)
+        # Rows are scored one by one: only known ids' values are checked (per row).
+        for columns, ids, kind, table in (
+            (item_columns, data.items, "item", items),
+            (user_columns, data.users, "user", users),
+        ):
+            given = [c for c in columns if c in data.side]
+            if given:
+                rows = data.side[given].set_axis(pd.Index(ids, dtype=object), axis=0)
+                self._check_unchanged(rows, kind, "X")
+            self._check_unchanged(table, kind, f"{kind}s")
+        missing = [c for c in item_columns + user_columns if c not in data.side]
+        if not missing or ((item_pos >= 0).all() and (user_pos >= 0).all()):
+            return data
+        rows = pd.RangeIndex(len(data))
+        side = dict(data.side.items())
+        for columns, ids, tables in (
+            (item_columns, data.items, [items]),
+            (user_columns, data.users, [users, self._user_table]),
+        ):
+            wanted = [c for c in columns if c not in side]
+            if wanted:
+                looked_up = _side_rows(tables, wanted, ids, "id")
+                for column in wanted:
+                    side[column] = looked_up[column].set_axis(rows)
+        return replace(data, side=pd.DataFrame(side, index=rows))
 
     def _item_columns_for(self, data: Interactions) -> list:
         return [c for c in self._item_columns if c in data.side.columns]
@@ -817,14 +1240,69 @@ class _ShapeOnly:
         self.shape = (0, n_features)
 
 
-def _side_rows(side: pd.DataFrame | None, columns, ids, name) -> pd.DataFrame:
-    """Side rows of ``ids`` (missing values where ``side`` lacks them)."""
+def _side_rows(sources, columns, ids, name) -> pd.DataFrame:
+    """Side rows of ``ids``: each column from the first of ``sources`` (tables
+    indexed by id, or None) that has it, missing values where it lacks the id or
+    none has the column."""
     index = pd.Index(ids, dtype=object, name=name)
-    if side is None or not columns:
-        return pd.DataFrame(index=index, columns=columns)
-    if len(side) == len(index) and side.index.equals(index):
-        return side[columns]
-    return side.reindex(index)[columns]
+    out = {}
+    for column in columns:
+        for source in sources:
+            if source is not None and column in source.columns:
+                values = source[column]
+                if not (len(values) == len(index) and values.index.equals(index)):
+                    values = values.reindex(index)
+                out[column] = values.set_axis(index)
+                break
+    frame = pd.DataFrame(out, index=index, columns=list(columns))
+    return frame
+
+
+def _differs(given: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Where two object arrays of side values differ (two missing values agree)."""
+    try:
+        equal = np.asarray(given == kept, dtype=bool)
+    except (TypeError, ValueError):  # pd.NA and other values that refuse ``bool``
+        equal = None
+    if equal is None or equal.shape != given.shape:
+        return ~np.array([_same_value(a, b) for a, b in zip(given, kept)], dtype=bool)
+    return ~(equal | (pd.isna(given) & pd.isna(kept)))
+
+
+def _columns_of(*tables) -> list:
+    """The columns of ``tables`` (None skipped), in order."""
+    return [c for t in tables if t is not None for c in t.columns]
+
+
+def _check_no_clash(data: Interactions, items, users) -> None:
+    """A side column comes from one place: X's rows, the items or the users table."""
+    places = [("X", list(data.side.columns))]
+    places += [
+        (n, list(t.columns))
+        for n, t in (("items", items), ("users", users))
+        if t is not None
+    ]
+    seen: dict = {}
+    for place, columns in places:
+        for column in columns:
+            if column in seen:
+                raise ValueError(
+                    f"Side column {column!r} is given twice, in {seen[column]} and "
+                    f"in {place}; give each column in one place."
+                )
+            seen[column] = place
+
+
+def _unique_ids(values, column, name, kind) -> np.ndarray:
+    """The ids of a table's id column; repeated ids are a ValueError."""
+    ids = check_ids(values.to_numpy(), f"{kind.capitalize()} id ({column!r}) column")
+    repeated = pd.Index(ids).duplicated()
+    if repeated.any():
+        raise ValueError(
+            f"{name} repeats the {kind} id(s) {ids[repeated][:5].tolist()}; give "
+            f"each {kind} once."
+        )
+    return ids
 
 
 def _consolidate(parts: list) -> pd.DataFrame:

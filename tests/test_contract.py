@@ -86,8 +86,9 @@ def test_unknown_users_and_items_get_finite_scores(fitted):
         {
             "user_id": ["never-seen", X_train["user_id"].iloc[0], "never-seen"],
             "item_id": [X_train["item_id"].iloc[0], -5, -6],
-            "title": ["t", "a brand new film", "another"],
-            "genres": ["Comedy", "Drama", "Action|Comedy"],
+            # A known item's side information is what the model holds.
+            "title": [X_train["title"].iloc[0], "a brand new film", "another"],
+            "genres": [X_train["genres"].iloc[0], "Drama", "Action|Comedy"],
         }
     )
     scores = est.predict(X_new)

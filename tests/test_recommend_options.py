@@ -87,13 +87,21 @@ def test_add_items_rejects_what_it_cannot_add(fitted):
         model.add_items(table.assign(item_id=X["item_id"].iloc[:2].to_numpy()))
     with pytest.raises(ValueError, match="repeats the item id"):
         model.add_items(table.assign(item_id=["n1", "n1"]))
+    n_items = len(model.item_index_)
     if columns:
-        with pytest.raises(ValueError, match="missing"):
-            model.add_items(table.drop(columns=columns[0]))
         with pytest.raises(ValueError, match="not item features of this model"):
             model.add_items(table.assign(shoe_size=3))
-    n_items = len(model.item_index_)
     assert len(model.item_index_) == n_items  # nothing was added by the failures
+
+
+def test_add_items_reads_ids_from_the_index_and_allows_missing_columns(fitted):
+    model, _ = fitted
+    columns = list(model.item_features_.columns)
+    table = NEW_ITEMS[["item_id", *columns]].set_index("item_id")
+    model.add_items(table[columns[:1]])  # the other columns: missing values
+    assert model.item_index_.ids[-2:].tolist() == ["n1", "n2"]
+    added = model.item_features_.iloc[-2:]
+    assert added[columns[1:]].isna().all().all()
 
 
 @settings(max_examples=60, deadline=None)

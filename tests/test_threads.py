@@ -1,12 +1,12 @@
 """predict and recommend are safe from several threads at once (issue #6).
 
-Eight threads call ``predict`` and ``recommend`` (and the text estimators'
-``explain`` and ``recommend_from_text``) on one fitted estimator at the same
-time, right after ``fit`` and then after each of many ``partial_fit`` calls, when
-the lazily built caches (the seen-items matrix, the item-kNN rating matrices) are
-empty and every thread may try to build them. Every result must equal the serial
-result of an identical estimator. The Python thread switch interval is shortened
-so that races show up within a few rounds.
+Eight threads call ``predict``, ``recommend`` and ``explain`` (and
+``similar_items`` and the text estimators' ``recommend_from_text``) on one
+fitted estimator at the same time, right after ``fit`` and then after each of
+many ``partial_fit`` calls, when the lazily built caches (the seen-items matrix,
+the item-kNN rating matrices) are empty and every thread may try to build them.
+Every result must equal the serial result of an identical estimator. The Python
+thread switch interval is shortened so that races show up within a few rounds.
 """
 
 import copy
@@ -87,12 +87,14 @@ def _calls(est, X_train, batch):
         ("predict", lambda: est.predict(probe)),
         ("recommend", lambda: est.recommend(users, n=10)),
     ]
-    if hasattr(est, "explain"):
-        user = users[0]
-        calls += [
-            ("explain", lambda: est.explain(user, items["item_id"].head(3))),
-            ("recommend_from_text", lambda: est.recommend_from_text("a dragon", n=5)),
-        ]
+    user, some = users[0], items["item_id"].head(3)
+    calls.append(("explain", lambda: est.explain(user, some)))
+    if hasattr(est, "similar_items"):
+        calls.append(("similar_items", lambda: est.similar_items(some, n=5)))
+    if hasattr(est, "recommend_from_text"):
+        calls.append(
+            ("recommend_from_text", lambda: est.recommend_from_text("a dragon", n=5))
+        )
     return calls
 
 

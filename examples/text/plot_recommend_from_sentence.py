@@ -8,7 +8,7 @@ kids". The text estimators (:class:`~sklearn_metarec.LLMContentRecommender` and
 :class:`~sklearn_metarec.HybridMetaRecommender`) embed every item's text with a
 sentence encoder, so they can embed the sentence too and rank the catalogue by how
 close each item's text is to it: ``recommend_from_text``. For a known user,
-``explain`` lists the movies they rated whose text is closest to a recommended one.
+``explain`` splits the score of a recommended movie over the movies they rated.
 """
 
 # %%
@@ -111,20 +111,24 @@ fig.tight_layout()
 # %%
 # Explain a user's recommendations
 # --------------------------------
-# ``explain(user, items)`` lists, for each item, the movies the user rated whose
-# text is closest to it, with the user's rating: the evidence a content model can
-# show. Here, the top three recommendations of one user.
+# ``explain(user, items)`` splits the score that ranked each item (what
+# ``recommend(..., return_scores=True)`` reports) into its parts: the movies the
+# user rated that pushed it up most (the interaction tower folds a user in from
+# their movies in closed form, as implicit ALS does, so each rated movie's share
+# is exact), one row for the rest of their movies, the prior, the item's bias
+# and the rating term (how likely the user is to like it, which is not split per
+# movie). The parts of an item add up to its score. Here, the top three
+# recommendations of one user, with their titles.
 user = X["user_id"].iloc[0]
 recommended = model.recommend([user], n=3)[0]
-explanation = model.explain(user, recommended, n_evidence=3)
-explanation.assign(
-    recommended=movies.loc[explanation["item_id"], "title"].to_numpy(),
-    because_you_rated=movies.loc[explanation["rated_item_id"], "title"].to_numpy(),
-)[["recommended", "because_you_rated", "rating", "similarity"]].round(3)
+explanation = model.explain(user, recommended, n_contributions=3)
+explanation[["title", "source", "rated_title", "contribution", "score"]].round(3)
 
 # %%
-# ``explain`` reads the text embeddings only; the recommendations themselves come
-# from the user's adapted state. For users the model has never seen, adapt them
-# first with ``partial_fit`` (see
-# :ref:`sphx_glr_auto_examples_serving_plot_partial_fit_new_users.py`); the
-# explanation then draws on the ratings given to ``partial_fit``.
+# A user the model has never seen is explained from the prior alone (no movie
+# rows); adapt them first with ``partial_fit`` (see
+# :ref:`sphx_glr_auto_examples_serving_plot_partial_fit_new_users.py`) and the
+# explanation draws on the ratings given to ``partial_fit``. ``similar_items``
+# lists the movies whose interaction vectors are closest to a movie's:
+similar = model.similar_items(recommended[:1], n=5)[0]
+movies.loc[similar, "title"].tolist()

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..base import BaseRecommender, EncodedBatch
+from ..base import ID_COLUMN_CONSTRAINTS, BaseRecommender, EncodedBatch
 from ..utils._sklearn import Interval
 
 __all__ = ["BiasRecommender"]
@@ -35,6 +35,11 @@ class BiasRecommender(BaseRecommender):
         Ridge shrinkage of item biases towards 0, in pseudo-ratings; >= 0.
     n_iter : int, default=10
         Alternating updates; >= 1.
+    user_column : str, default="user_id"
+        Name of the user id column of ``X`` (a DataFrame's id columns are found
+        by name; an array's are its first two columns).
+    item_column : str, default="item_id"
+        Name of the item id column of ``X``.
 
     Attributes
     ----------
@@ -55,19 +60,35 @@ class BiasRecommender(BaseRecommender):
     array([3.50..., 3.66...])
     >>> model.recommend([2, 99], n=2)
     [array(['b'], dtype=object), array(['a', 'b'], dtype=object)]
+    >>> model.explain(2, ["b"])[["source", "contribution"]].round(2)
+            source  contribution
+    0  global mean          3.50
+    1    user bias         -0.15
+    2    item bias         -0.06
     """
 
     _parameter_constraints: dict = {
         "reg_user": [Interval(Real, 0, None, closed="left")],
         "reg_item": [Interval(Real, 0, None, closed="left")],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
+        **ID_COLUMN_CONSTRAINTS,
     }
     _uses_side_information = False
 
-    def __init__(self, *, reg_user=5.0, reg_item=10.0, n_iter=10):
+    def __init__(
+        self,
+        *,
+        reg_user=5.0,
+        reg_item=10.0,
+        n_iter=10,
+        user_column="user_id",
+        item_column="item_id",
+    ):
         self.reg_user = reg_user
         self.reg_item = reg_item
         self.n_iter = n_iter
+        self.user_column = user_column
+        self.item_column = item_column
 
     # ------------------------------------------------------------------ hooks
     def _predicts_ratings(self) -> bool:
@@ -135,6 +156,16 @@ class BiasRecommender(BaseRecommender):
     def _score_items(self, user_pos: np.ndarray) -> np.ndarray:
         b_u = np.where(user_pos >= 0, self.user_bias_[np.maximum(user_pos, 0)], 0.0)
         return self.global_mean_ + b_u[:, None] + self.item_bias_[None, :]
+
+    def _explain_parts(self, user_pos, item_pos, scores):
+        n = len(item_pos)
+        user_bias = self.user_bias_[user_pos] if user_pos >= 0 else 0.0
+        parts = [
+            ("global mean", np.full(n, self.global_mean_)),
+            ("user bias", np.full(n, user_bias)),
+            ("item bias", self.item_bias_[item_pos]),
+        ]
+        return np.empty(0, dtype=np.int64), np.zeros((n, 0)), parts
 
     def _grow(self, n_users: int, n_items: int) -> None:
         """Extend per-user / per-item arrays to the current catalogue size."""

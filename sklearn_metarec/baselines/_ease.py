@@ -8,7 +8,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from ..base import BaseRecommender, EncodedBatch
+from .._similar import SimilarItemsMixin
+from ..base import ID_COLUMN_CONSTRAINTS, BaseRecommender, EncodedBatch
 from ..utils._sklearn import Interval
 
 __all__ = ["EASERecommender"]
@@ -16,7 +17,7 @@ __all__ = ["EASERecommender"]
 _SCORE_CHUNK_CELLS = 2**22  # dense scores per block in predict
 
 
-class EASERecommender(BaseRecommender):
+class EASERecommender(SimilarItemsMixin, BaseRecommender):
     """Embarrassingly shallow autoencoder: an item-item model in closed form.
 
     With ``X`` the binary users x items interaction matrix and ``G = X'X``, the
@@ -44,6 +45,11 @@ class EASERecommender(BaseRecommender):
         With ratings, the rows whose ``y`` is below it are not interactions
         (e.g. 4 on a 1-5 scale keeps the liked items). None: every row is an
         interaction, whatever ``y`` (which may be None).
+    user_column : str, default="user_id"
+        Name of the user id column of ``X`` (a DataFrame's id columns are found
+        by name; an array's are its first two columns).
+    item_column : str, default="item_id"
+        Name of the item id column of ``X``.
 
     Attributes
     ----------
@@ -64,18 +70,28 @@ class EASERecommender(BaseRecommender):
     >>> new = pd.DataFrame({"user_id": ["new"], "item_id": ["a"]})
     >>> model.partial_fit(new).recommend(["new"], n=1)  # folded in from "a"
     [array(['b'], dtype=object)]
+    >>> model.explain("new", ["b"])[["source", "rated_item_id", "contribution"]]
+      source rated_item_id  contribution
+    0   item             a      0.666667
+    >>> model.similar_items(["c"], n=2)  # by column of B
+    [array(['b', 'a'], dtype=object)]
     """
 
     _parameter_constraints: dict = {
         "l2": [Interval(Real, 0, None, closed="neither")],
         "min_rating": [Real, None],
+        **ID_COLUMN_CONSTRAINTS,
     }
     _uses_side_information = False
     _lazy_caches = (*BaseRecommender._lazy_caches, "_history_cache")
 
-    def __init__(self, *, l2=500.0, min_rating=None):
+    def __init__(
+        self, *, l2=500.0, min_rating=None, user_column="user_id", item_column="item_id"
+    ):
         self.l2 = l2
         self.min_rating = min_rating
+        self.user_column = user_column
+        self.item_column = item_column
 
     def _accepts_positive_only(self) -> bool:
         return True
@@ -127,6 +143,32 @@ class EASERecommender(BaseRecommender):
         empty[known] = np.diff(history.indptr) == 0
         scores[empty] = self.item_counts_
         return scores
+
+    def _explain_parts(self, user_pos, item_pos, scores):
+        # score_ui = sum_j x_uj B_ji over the user's fitted items j.
+        n_fitted = self._n_fitted_items
+        rated = np.empty(0, dtype=np.int64)
+        if user_pos >= 0:
+            rated = self._history()[user_pos].indices
+            rated = rated[rated < n_fitted]
+        if not len(rated):  # served by popularity, as in _score_items
+            return (
+                rated,
+                np.zeros((len(item_pos), 0)),
+                [("popularity", self.item_counts_[item_pos])],
+            )
+        contributions = np.zeros((len(item_pos), len(rated)))
+        fitted = np.flatnonzero(item_pos < n_fitted)
+        contributions[fitted] = self.weights_[np.ix_(rated, item_pos[fitted])].T
+        return rated, contributions, []
+
+    def _item_similarities(self, item_pos: np.ndarray) -> np.ndarray:
+        # Column i of B: what an interaction with each item adds to i's score.
+        n_fitted = self._n_fitted_items
+        sim = np.zeros((len(item_pos), len(self.item_index_)))
+        fitted = np.flatnonzero(item_pos < n_fitted)
+        sim[fitted, :n_fitted] = self.weights_[:, item_pos[fitted]].T
+        return sim
 
     def _interacts(self, y: np.ndarray) -> np.ndarray:
         if self.min_rating is None:

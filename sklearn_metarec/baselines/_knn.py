@@ -7,8 +7,14 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 
+from .._similar import SimilarItemsMixin
 from ..base import EncodedBatch
-from ..utils._neighbours import cell_means, neighbour_offsets, residual_similarity
+from ..utils._neighbours import (
+    cell_means,
+    neighbour_contributions,
+    neighbour_offsets,
+    residual_similarity,
+)
 from ..utils._sklearn import Interval
 from ._bias import BiasRecommender
 
@@ -17,7 +23,7 @@ __all__ = ["ItemKNNRecommender"]
 _SCORE_CHUNK_CELLS = 2**22
 
 
-class ItemKNNRecommender(BiasRecommender):
+class ItemKNNRecommender(SimilarItemsMixin, BiasRecommender):
     """Item-kNN on the residuals of a bias model, using a user's rows at predict time.
 
     The score of user ``u`` on item ``i`` is the bias model's ``mu + b_u + b_i`` plus
@@ -46,6 +52,11 @@ class ItemKNNRecommender(BiasRecommender):
         See :class:`BiasRecommender`.
     n_iter : int, default=10
         See :class:`BiasRecommender`.
+    user_column : str, default="user_id"
+        Name of the user id column of ``X`` (a DataFrame's id columns are found
+        by name; an array's are its first two columns).
+    item_column : str, default="item_id"
+        Name of the item id column of ``X``.
 
     Attributes
     ----------
@@ -60,6 +71,13 @@ class ItemKNNRecommender(BiasRecommender):
     >>> model = ItemKNNRecommender(shrinkage=0).fit(X, [5, 4, 2, 1, 5])
     >>> model.predict(pd.DataFrame({"user_id": [3], "item_id": ["b"]})).round(2)
     array([4.19])
+    >>> table = model.explain(3, ["b"])  # the neighbour "a" and the biases
+    >>> table["source"].tolist()
+    ['item', 'global mean', 'user bias', 'item bias']
+    >>> float(table["contribution"].sum().round(2))
+    4.19
+    >>> model.similar_items(["a"], n=1)
+    [array(['b'], dtype=object)]
     """
 
     _parameter_constraints: dict = {
@@ -78,8 +96,16 @@ class ItemKNNRecommender(BiasRecommender):
         reg_user=5.0,
         reg_item=10.0,
         n_iter=10,
+        user_column="user_id",
+        item_column="item_id",
     ):
-        super().__init__(reg_user=reg_user, reg_item=reg_item, n_iter=n_iter)
+        super().__init__(
+            reg_user=reg_user,
+            reg_item=reg_item,
+            n_iter=n_iter,
+            user_column=user_column,
+            item_column=item_column,
+        )
         self.n_neighbors = n_neighbors
         self.shrinkage = shrinkage
         self.neighbor_reg = neighbor_reg
@@ -117,6 +143,29 @@ class ItemKNNRecommender(BiasRecommender):
         if len(known):
             scores[known] += self._neighbour_offsets(user_pos[known])
         return scores
+
+    def _explain_parts(self, user_pos, item_pos, scores):
+        _, _, parts = super()._explain_parts(user_pos, item_pos, scores)
+        if user_pos < 0:  # a cold user: the bias model alone
+            return np.empty(0, dtype=np.int64), np.zeros((len(item_pos), 0)), parts
+        users = np.array([user_pos])
+        _, rated = self._ratings_matrix()
+        items, contributions = neighbour_contributions(
+            self._residual_matrix(users),
+            rated[users],
+            self.similarity_,
+            item_pos,
+            self.neighbor_reg,
+        )
+        return items, contributions, parts
+
+    def _item_similarities(self, item_pos: np.ndarray) -> np.ndarray:
+        # Row i of the residual similarity (0 outside i's n_neighbors).
+        n_fitted = self.similarity_.shape[0]
+        sim = np.zeros((len(item_pos), len(self.item_index_)))
+        fitted = np.flatnonzero(item_pos < n_fitted)
+        sim[fitted, :n_fitted] = self.similarity_[item_pos[fitted]].toarray()
+        return sim
 
     # ------------------------------------------------------------------ helpers
     def _ratings_matrix(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:

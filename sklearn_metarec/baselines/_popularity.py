@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import BaseRecommender, EncodedBatch
+from ..base import ID_COLUMN_CONSTRAINTS, BaseRecommender, EncodedBatch
 
 __all__ = ["PopularityRecommender"]
 
@@ -19,6 +19,14 @@ class PopularityRecommender(BaseRecommender):
     Every row is one interaction: duplicate (user, item) rows count again, and
     ``y`` may be None (a log of positive interactions); its values are ignored.
 
+    Parameters
+    ----------
+    user_column : str, default="user_id"
+        Name of the user id column of ``X`` (a DataFrame's id columns are found
+        by name; an array's are its first two columns).
+    item_column : str, default="item_id"
+        Name of the item id column of ``X``.
+
     Attributes
     ----------
     item_counts_ : ndarray of shape (n_items,)
@@ -32,12 +40,17 @@ class PopularityRecommender(BaseRecommender):
     >>> model = PopularityRecommender().fit(X, [1, 1, 1, 1])
     >>> model.recommend([1, "new user"], n=2)
     [array(['b', 'c'], dtype=object), array(['a', 'b'], dtype=object)]
+    >>> model.explain(1, ["b"])[["source", "contribution", "score"]]
+           source  contribution  score
+    0  popularity           1.0    1.0
     """
 
+    _parameter_constraints: dict = dict(ID_COLUMN_CONSTRAINTS)
     _uses_side_information = False
 
-    def __init__(self):
-        pass
+    def __init__(self, *, user_column="user_id", item_column="item_id"):
+        self.user_column = user_column
+        self.item_column = item_column
 
     def _accepts_positive_only(self) -> bool:
         return True
@@ -63,4 +76,12 @@ class PopularityRecommender(BaseRecommender):
     def _score_items(self, user_pos: np.ndarray) -> np.ndarray:
         return np.broadcast_to(
             self.item_counts_, (len(user_pos), len(self.item_counts_))
+        )
+
+    def _explain_parts(self, user_pos, item_pos, scores):
+        rated = np.empty(0, dtype=np.int64)
+        return (
+            rated,
+            np.zeros((len(item_pos), 0)),
+            [("popularity", self.item_counts_[item_pos])],
         )

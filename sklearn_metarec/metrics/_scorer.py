@@ -218,7 +218,9 @@ class _ColdStartScorer:
         if sample_weight is not None:
             raise ValueError("Cold-start scorers do not support sample_weight.")
         kw = self._kwargs
-        data = check_interactions(X, y, estimator_name="Cold-start scorer")
+        data = check_interactions(
+            X, y, estimator_name="Cold-start scorer", **_id_columns(estimator)
+        )
         results = _evaluate(
             estimator,
             X,
@@ -358,7 +360,9 @@ def cold_start_report(
     _check_support_arguments(support_sizes, n_query, support)
     _check_option(gain, ("linear", "exponential"), "gain")
     _binary(threshold)  # validates threshold
-    data = check_interactions(X, y, estimator_name="cold_start_report")
+    data = check_interactions(
+        X, y, estimator_name="cold_start_report", **_id_columns(estimator)
+    )
     n_items = len(pd.unique(data.items))
     rng = check_random_state(random_state)
 
@@ -387,7 +391,7 @@ def cold_start_report(
             results = _evaluate(
                 fitted,
                 X_test,
-                check_interactions(X_test, data.y[test]),
+                check_interactions(X_test, data.y[test], **_id_columns(estimator)),
                 specs,
                 support_sizes=support_sizes,
                 n_query=n_query,
@@ -414,16 +418,37 @@ def cold_start_report(
 
 
 def _final_step(estimator):
-    """The recommender itself: the last step of a Pipeline, else the estimator."""
+    """What serves ``recommend`` and ``partial_fit``: the estimator, or the last step.
+
+    A :class:`~sklearn_metarec.pipeline.RecommenderPipeline` (or any estimator with
+    ``recommend`` or ``partial_fit`` of its own) serves itself; for a plain
+    scikit-learn Pipeline, which has neither, it is the last step.
+    """
     steps = getattr(estimator, "steps", None)
-    if steps and not hasattr(estimator, "partial_fit"):
+    if steps and not (
+        hasattr(estimator, "recommend") or hasattr(estimator, "partial_fit")
+    ):
         return steps[-1][1]
     return estimator
+
+
+def _id_columns(estimator) -> dict:
+    """The id column names of the recommender (a Pipeline's last step), if it
+    names them; the data contract's defaults otherwise."""
+    steps = getattr(estimator, "steps", None)
+    final = steps[-1][1] if steps else estimator
+    params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
+    return {
+        "user_column": params.get("user_column"),
+        "item_column": params.get("item_column"),
+    }
 
 
 def _adapt(estimator, X, y):
     """``partial_fit`` the estimator, or a Pipeline's last step on transformed rows.
 
+    An estimator with ``partial_fit`` (a recommender, a
+    :class:`~sklearn_metarec.pipeline.RecommenderPipeline`) adapts itself.
     scikit-learn's Pipeline has no ``partial_fit``; its earlier steps are fitted
     transformers, so the support rows pass through them (``transform``) and the
     final recommender adapts to the result.

@@ -55,7 +55,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
     ----------
     encoder_ : transformer
         The fitted text encoder.
-    objective_, net_, history_, user_state_, similarity_
+    objective_, net_, history_, user_state_, similarity_, fit_times_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -98,6 +98,8 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         n_query=10,
         embedding_dim=16,
         hidden_dims=(),
+        user_column="user_id",
+        item_column="item_id",
         item_features="auto",
         user_features="auto",
         objective="auto",
@@ -136,6 +138,8 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         self.n_query = n_query
         self.embedding_dim = embedding_dim
         self.hidden_dims = hidden_dims
+        self.user_column = user_column
+        self.item_column = item_column
         self.item_features = item_features
         self.user_features = user_features
         self.objective = objective

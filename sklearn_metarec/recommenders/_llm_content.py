@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..text import TransformerTextEncoder, join_text_columns
-from ..utils._data import _as_id_array, check_ids, check_text_columns
+from ..utils._data import check_text_columns
 from ..utils._sklearn import HasMethods
 from ._meta_base import MetaRecommenderMixin
 from ._meta_cf import _SHARED_CONSTRAINTS
@@ -23,12 +23,24 @@ class _TextMixin:
     """Text-column handling shared by the text-reading estimators (internal)."""
 
     def _item_columns_for(self, data):
-        return list(self.text_columns)
+        return [c for c in self.text_columns if c in data.side.columns]
 
     def _check_X(self, X, y, *, reset, require_y):
         data = super()._check_X(X, y, reset=reset, require_y=require_y)
-        check_text_columns(data.side, self.text_columns)
+        given = [c for c in self.text_columns if c in data.side.columns]
+        check_text_columns(data.side, given)
         return data
+
+    def _check_item_side(self, side, *, complete):
+        if complete:
+            missing = [c for c in self.text_columns if c not in side.columns]
+            if missing:
+                raise ValueError(
+                    f"Text column(s) {missing} (text_columns) are in neither X nor "
+                    f"the items table; the item side columns are "
+                    f"{list(side.columns)}."
+                )
+        check_text_columns(side, [c for c in self.text_columns if c in side.columns])
 
     def _item_text(self, side: pd.DataFrame, *, fit: bool):
         texts = join_text_columns(side, list(self.text_columns))
@@ -39,7 +51,22 @@ class _TextMixin:
                 # Same seed, same embeddings: seed a randomised encoder from ours.
                 encoder.set_params(random_state=self._seed)
             self.encoder_ = encoder.fit(texts)
+            return np.asarray(self._encode_at_fit(texts), dtype=np.float32)
         return np.asarray(self.encoder_.transform(texts), dtype=np.float32)
+
+    def _encode_at_fit(self, texts):
+        """``encoder_.transform(texts)`` at least as verbose as the estimator (a
+        progress bar from :class:`~sklearn_metarec.text.TransformerTextEncoder`),
+        for an encoder with a ``verbose`` parameter; it keeps its own after."""
+        encoder = self.encoder_
+        own = encoder.get_params(deep=False).get("verbose")
+        if own is None or not self.verbose or own >= self.verbose:
+            return encoder.transform(texts)
+        encoder.set_params(verbose=self.verbose)  # our clone: the user's is untouched
+        try:
+            return encoder.transform(texts)
+        finally:
+            encoder.set_params(verbose=own)
 
     def _text_matrix(self) -> torch.Tensor:
         """L2-normalised text embeddings of the catalogue, (n_items, dim)."""
@@ -90,61 +117,6 @@ class _TextMixin:
         score = similarity + popularity_weight * (log_pop - log_pop.mean()) / spread
         top = np.argsort(-score, kind="stable")[:n]
         return self.item_index_.ids_at(top)
-
-    def explain(self, user, items, *, n_evidence=3):
-        """The evidence behind recommending ``items`` to ``user``.
-
-        For each item, the user's rated items closest to it in text space.
-
-        Parameters
-        ----------
-        user : hashable
-            A known user id (fitted or adapted by ``partial_fit``).
-        items : array-like of shape (n_items,)
-            Catalogue item ids to explain.
-        n_evidence : int, default=3
-            Rated items listed per item, at least 1.
-
-        Returns
-        -------
-        explanation : DataFrame
-            Columns ``item_id``, ``rated_item_id``, ``similarity`` (cosine of the
-            text embeddings) and ``rating`` (the user's), most similar first within
-            each item.
-        """
-        check_is_fitted(self, "encoder_")
-        user_id = check_ids(_as_id_array([user]), "user")
-        user_pos = int(self.user_index_.get_positions(user_id)[0])
-        if user_pos < 0:
-            raise ValueError(
-                f"Unknown user {user!r}: explain needs the user's ratings."
-            )
-        item_pos = self.item_index_.get_positions(
-            check_ids(_as_id_array(items), "items")
-        )
-        if (item_pos < 0).any():
-            missing = _as_id_array(items)[item_pos < 0][0]
-            raise ValueError(f"Item {missing!r} is not in the catalogue.")
-        n_evidence = self._check_n(n_evidence)
-        rated, ratings = self._user_history(user_pos)
-        text = self._text_matrix()
-        sim = (text[torch.as_tensor(item_pos)] @ text[torch.as_tensor(rated)].T).numpy()
-        records = []
-        ids = self.item_index_.ids
-        for row, pos in enumerate(item_pos):
-            order = np.argsort(-sim[row], kind="stable")[:n_evidence]
-            for k in order:
-                records.append(
-                    {
-                        "item_id": ids[pos],
-                        "rated_item_id": ids[rated[k]],
-                        "similarity": float(sim[row, k]),
-                        "rating": float(ratings[k]),
-                    }
-                )
-        return pd.DataFrame.from_records(
-            records, columns=["item_id", "rated_item_id", "similarity", "rating"]
-        )
 
     @staticmethod
     def _check_n(n) -> int:
@@ -206,7 +178,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
     ----------
     encoder_ : transformer
         The fitted text encoder.
-    objective_, net_, history_, user_state_, similarity_
+    objective_, net_, history_, user_state_, similarity_, fit_times_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -243,6 +215,8 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         n_query=10,
         embedding_dim=16,
         hidden_dims=(),
+        user_column="user_id",
+        item_column="item_id",
         item_features="auto",
         user_features="auto",
         objective="auto",
@@ -280,6 +254,8 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.n_query = n_query
         self.embedding_dim = embedding_dim
         self.hidden_dims = hidden_dims
+        self.user_column = user_column
+        self.item_column = item_column
         self.item_features = item_features
         self.user_features = user_features
         self.objective = objective

@@ -17,9 +17,13 @@ Subclasses set the class attributes below and may override ``_item_text``.
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
+from .._similar import SimilarItemsMixin
 from .._skorch import EpisodeCollate, EpisodeNet
 from .._skorch._averaging import ParameterAveraging
 from .._skorch._persistence import (
@@ -31,7 +35,12 @@ from .._skorch._persistence import (
 from ..base import BaseRecommender, EncodedBatch
 from ..meta import MetaLearner, NegativeSampler, TaskSampler, pad_tasks
 from ..nn import MetaRecNet
-from ..utils._neighbours import cell_means, neighbour_offsets, residual_similarity
+from ..utils._neighbours import (
+    cell_means,
+    neighbour_contributions,
+    neighbour_offsets,
+    residual_similarity,
+)
 from ..utils._persistence import register_plain_class
 from ..utils._random import check_random_state
 from ._features import SideFeatureEncoder
@@ -78,7 +87,7 @@ _RANKING_QUERY = 100
 _NEGATIVE_WEIGHT = 30.0
 
 
-class MetaRecommenderMixin(BaseRecommender):
+class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     """Shared implementation of the meta-learning estimators (internal).
 
     Subclasses define ``__init__`` with the public parameters; the attributes read
@@ -137,6 +146,7 @@ class MetaRecommenderMixin(BaseRecommender):
 
     # ------------------------------------------------------------------- fit
     def _fit(self, batch: EncodedBatch) -> None:
+        start = time.perf_counter()
         self.objective_ = self._resolve_objective(
             None if batch.positive_only else batch.y
         )
@@ -149,102 +159,138 @@ class MetaRecommenderMixin(BaseRecommender):
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self._seed = seed
         generator = torch.Generator().manual_seed(seed)
+        times: dict[str, float] = {}  # step -> seconds, becomes fit_times_
 
-        self._item_encoder = self._make_item_encoder().fit(self.item_features_)
-        items = self._item_encoder.transform(self.item_features_)
-        text = self._item_text(self.item_features_, fit=True)
-        self._user_encoder = self._make_user_encoder().fit(self.user_features_)
-        user_codes = self._user_encoder.transform(self.user_features_).categorical
-
-        n_users, n_items = len(self.user_index_), len(self.item_index_)
-        counts = np.bincount(batch.item_pos, minlength=n_items)
-        self._n_fitted_items = n_items
-        # Warm-up of items added by partial_fit: item -> (A, b) ridge statistics.
-        self._warmup: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-        # Closed-form (vector, bias) correction of each item, added to what the
-        # network gives: the bias refit of fitted items at the end of fit, the
-        # warm-up of items added by partial_fit.
-        self._item_offset = torch.zeros(n_items, self.embedding_dim + 1)
-        model = MetaRecNet(
-            n_items,
-            embedding_dim=self.embedding_dim,
-            hidden_dims=tuple(self.hidden_dims),
-            item_categorical=items.categorical,
-            item_categorical_cardinalities=self._item_encoder.categorical_cardinalities_,
-            item_multi_valued=items.multi_valued,
-            item_multi_valued_cardinalities=(
-                self._item_encoder.multi_valued_cardinalities_
-            ),
-            item_numeric=items.numeric,
-            item_text=text,
-            item_counts=counts,
-            use_item_ids=self._use_item_ids,
-            gate=self._gate,
-            user_categorical_cardinalities=self._user_encoder.categorical_cardinalities_,
-            global_bias=float(batch.y.mean()) if self._rating else 0.0,
-            interaction=self._rating and self._ranks,
-            generator=generator,
-        )
-        adapt_names = list(model.DEFAULT_ADAPT_NAMES) if self._rating else []
-        if self.adapt == "user+head":
-            adapt_names += list(model.head_parameter_names())
-        learner = MetaLearner(
-            model,
-            adapt_names=adapt_names,
-            algorithm=self.algorithm,
-            n_inner_steps=self.n_inner_steps,
-            inner_lr=self.inner_lr,
-            learn_inner_lr=self.learn_inner_lr,
-            loss_fn="mse",
-            inner_reduction="sum",
-            inner_solver=self._inner_solver(),
-            prior_precision=self.prior_precision,
-            ranking=self.ranking_loss if self._ranks else None,
-            negative_weight=_NEGATIVE_WEIGHT / max(n_items, 1),
-        )
-        task_x = {"user_features": user_codes} if user_codes.shape[1] else None
-        samplers = {}
-        if self._rating:
-            samplers["sampler"] = TaskSampler(
-                batch.user_pos,
-                {"items": batch.item_pos},
-                batch.y,
-                task_x=task_x,
-                n_tasks=n_users,
-                n_query=self.n_query,
-                n_support=self.n_support,
-                min_rows=2,
-            )
-        if self._ranks:
-            samplers["ranking_sampler"] = TaskSampler(
-                batch.user_pos,
-                {"items": batch.item_pos},
-                self._ranking_confidence(batch),
-                task_x=task_x,
-                n_tasks=n_users,
-                n_query=_RANKING_QUERY,
-                support_range=_RANKING_SUPPORT,
-                min_rows=2,
-            )
-            samplers["negatives"] = NegativeSampler(counts, self.n_negatives)
-        tasks = np.flatnonzero(np.bincount(batch.user_pos, minlength=n_users) >= 2)
-        self.net_ = self._make_net(learner, samplers, seed)
-        if len(tasks):
-            self.net_.fit(tasks)
+        with self._fit_step(times, "encode side features"):
+            self._item_encoder = self._make_item_encoder().fit(self.item_features_)
+            items = self._item_encoder.transform(self.item_features_)
+            self._user_encoder = self._make_user_encoder().fit(self.user_features_)
+            user_codes = self._user_encoder.transform(self.user_features_).categorical
+        if getattr(self, "text_columns", None):
+            with self._fit_step(times, "encode text"):
+                text = self._item_text(self.item_features_, fit=True)
         else:
-            self.net_.initialize()
-        self._to_serving_device()
+            text = self._item_text(self.item_features_, fit=True)
+
+        with self._fit_step(times, "build network"):
+            n_users, n_items = len(self.user_index_), len(self.item_index_)
+            counts = np.bincount(batch.item_pos, minlength=n_items)
+            self._n_fitted_items = n_items
+            # Warm-up of items added by partial_fit: item -> (A, b) ridge statistics.
+            self._warmup: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+            # Closed-form (vector, bias) correction of each item, added to what the
+            # network gives: the bias refit of fitted items at the end of fit, the
+            # warm-up of items added by partial_fit.
+            self._item_offset = torch.zeros(n_items, self.embedding_dim + 1)
+            model = MetaRecNet(
+                n_items,
+                embedding_dim=self.embedding_dim,
+                hidden_dims=tuple(self.hidden_dims),
+                item_categorical=items.categorical,
+                item_categorical_cardinalities=(
+                    self._item_encoder.categorical_cardinalities_
+                ),
+                item_multi_valued=items.multi_valued,
+                item_multi_valued_cardinalities=(
+                    self._item_encoder.multi_valued_cardinalities_
+                ),
+                item_numeric=items.numeric,
+                item_text=text,
+                item_counts=counts,
+                use_item_ids=self._use_item_ids,
+                gate=self._gate,
+                user_categorical_cardinalities=(
+                    self._user_encoder.categorical_cardinalities_
+                ),
+                global_bias=float(batch.y.mean()) if self._rating else 0.0,
+                interaction=self._rating and self._ranks,
+                generator=generator,
+            )
+            adapt_names = list(model.DEFAULT_ADAPT_NAMES) if self._rating else []
+            if self.adapt == "user+head":
+                adapt_names += list(model.head_parameter_names())
+            learner = MetaLearner(
+                model,
+                adapt_names=adapt_names,
+                algorithm=self.algorithm,
+                n_inner_steps=self.n_inner_steps,
+                inner_lr=self.inner_lr,
+                learn_inner_lr=self.learn_inner_lr,
+                loss_fn="mse",
+                inner_reduction="sum",
+                inner_solver=self._inner_solver(),
+                prior_precision=self.prior_precision,
+                ranking=self.ranking_loss if self._ranks else None,
+                negative_weight=_NEGATIVE_WEIGHT / max(n_items, 1),
+            )
+            task_x = {"user_features": user_codes} if user_codes.shape[1] else None
+            samplers = {}
+            if self._rating:
+                samplers["sampler"] = TaskSampler(
+                    batch.user_pos,
+                    {"items": batch.item_pos},
+                    batch.y,
+                    task_x=task_x,
+                    n_tasks=n_users,
+                    n_query=self.n_query,
+                    n_support=self.n_support,
+                    min_rows=2,
+                )
+            if self._ranks:
+                samplers["ranking_sampler"] = TaskSampler(
+                    batch.user_pos,
+                    {"items": batch.item_pos},
+                    self._ranking_confidence(batch),
+                    task_x=task_x,
+                    n_tasks=n_users,
+                    n_query=_RANKING_QUERY,
+                    support_range=_RANKING_SUPPORT,
+                    min_rows=2,
+                )
+                samplers["negatives"] = NegativeSampler(counts, self.n_negatives)
+            tasks = np.flatnonzero(np.bincount(batch.user_pos, minlength=n_users) >= 2)
+        with self._fit_step(times, "meta-train"):
+            self.net_ = self._make_net(learner, samplers, seed)
+            if len(tasks):
+                self.net_.fit(tasks)
+            else:
+                self.net_.initialize()
+            self._to_serving_device()
         self.history_ = self.net_.history
 
         self._user_codes = torch.as_tensor(user_codes, dtype=torch.long)
         self._item_cache = self._rank_cache = None
-        self._refresh_items()
-        self._fit_cold_prior(batch)
-        self._refit_item_biases(batch)
-        self.user_state_ = self._adapt_all(batch)
-        self.similarity_ = self._fit_neighbours(batch)
-        self._rating_mean = float(batch.y.mean()) if self._rating else None
-        self._rating_scale = self._fit_rating_scale(batch)
+        # The end-of-fit steps; each takes no time where it does not apply.
+        with self._fit_step(times, "item caches"):
+            self._refresh_items()
+        with self._fit_step(times, "refit biases"):
+            self._fit_cold_prior(batch)
+            self._refit_item_biases(batch)
+        with self._fit_step(times, "adapt users"):
+            self.user_state_ = self._adapt_all(batch)
+        with self._fit_step(times, "neighbours"):
+            self.similarity_ = self._fit_neighbours(batch)
+        with self._fit_step(times, "rating scale"):
+            self._rating_mean = float(batch.y.mean()) if self._rating else None
+            self._rating_scale = self._fit_rating_scale(batch)
+        self.fit_times_ = times
+        if self.verbose:
+            self._print_step("total", time.perf_counter() - start)
+
+    @contextmanager
+    def _fit_step(self, times: dict, step: str):
+        """Time one step of ``fit`` into ``times[step]`` (seconds); at
+        ``verbose >= 1``, print its line when it ends."""
+        start = time.perf_counter()
+        yield
+        times[step] = time.perf_counter() - start
+        if self.verbose:
+            self._print_step(step, times[step])
+
+    def _print_step(self, step: str, seconds: float) -> None:
+        # Same stream as skorch's epoch table (stdout).
+        name = type(self).__name__
+        print(f"[{name}] {step} {'.' * (24 - len(step))} {seconds:7.1f} s", flush=True)
 
     def _check_confidences(self, batch: EncodedBatch) -> None:
         if not self._rating and (batch.y < 0).any():
@@ -984,6 +1030,90 @@ class MetaRecommenderMixin(BaseRecommender):
         )
         logits = self._ranking_logits(user_pos).double().numpy()
         return logits + self.like_weight * like.numpy()
+
+    @torch.no_grad()
+    def _explain_parts(self, user_pos, item_pos, scores):
+        """The parts of one user's ranking scores (see ``explain``'s Notes)."""
+        if not self._ranks:
+            return self._explain_ratings(user_pos, item_pos, scores)
+        pos = torch.as_tensor([user_pos])
+        items = torch.as_tensor(item_pos)
+        codes = self._known_user_codes(pos)
+        model = self._model
+        parts = []
+        if self._rating:  # the interaction tower's logit plus the rating term
+            rank_vec, rank_bias = self._rank_cache[:2]
+            item_vec, item_bias = rank_vec[items], rank_bias[items]
+            logits = self._ranking_logits(np.array([user_pos]))[0, items]
+            parts.append(("rating term", scores - logits.double().numpy()))
+        else:  # positive-only: the model's own score is the interaction logit
+            user_vec, user_bias = self._user_vectors(pos, codes)
+            vec, bias = self._catalogue_items()
+            item_vec, item_bias = vec[items], bias[items]
+            constant = float(model.global_bias + user_bias[0])
+            parts.append(("user bias", np.full(len(item_pos), constant)))
+            if model.head.mlp is not None:
+                mlp = model.head(user_vec, item_vec) - item_vec @ user_vec[0]
+                parts.append(("head MLP", mlp.double().numpy()))
+        parts.insert(0, ("item bias", item_bias.double().numpy()))
+        rated, contributions = self._foldin_contributions(user_pos, item_vec)
+        # The prior's share of the user's vector: what the items leave of q_i'p
+        # (q_i' A^-1 lambda p0 plus the user features' offsets).
+        rest = scores - sum(values for _, values in parts) - contributions.sum(1)
+        return rated, contributions, [("prior", rest), *parts]
+
+    def _foldin_contributions(self, user_pos: int, item_vec: torch.Tensor):
+        """``c_j q_i' A^-1 q_j`` for each interaction ``j`` of a known user (the
+        closed-form fold-in, :func:`~sklearn_metarec.meta.implicit_foldin`), and
+        the rows' item positions; none for a cold user."""
+        if user_pos < 0:
+            return np.empty(0, dtype=np.int64), np.zeros((len(item_vec), 0))
+        learner = self._learner
+        rated, y = self._user_history(user_pos)
+        rank_vec, _, gram = self._rank_cache
+        vec = rank_vec[torch.as_tensor(rated)].double()
+        # The fold-in's confidences: y for positive-only data, else 1 per rating.
+        weight = torch.as_tensor(y if not learner.adapt_names else np.ones(len(y)))
+        kwargs = learner._ranking_kwargs()
+        d = vec.shape[1]
+        precision = kwargs["precision"].double().expand(d)
+        system = (vec * weight[:, None]).T @ vec
+        system = system + kwargs["negative_weight"].double() * gram.double()
+        system = system + torch.diag(precision)
+        solved = torch.linalg.solve(system, (vec * weight[:, None]).T)  # A^-1 c_j q_j
+        return rated, (item_vec.double() @ solved).numpy()
+
+    def _explain_ratings(self, user_pos, item_pos, scores):
+        """Parts of a rating model's predictions (no interaction tower)."""
+        _, item_bias = self._catalogue_items()
+        item_bias = item_bias[torch.as_tensor(item_pos)].double().numpy()
+        rated = np.empty(0, dtype=np.int64)
+        contributions = np.zeros((len(item_pos), 0))
+        if self.similarity_ is not None and user_pos >= 0:
+            user_rows, rows_items, y = self._seen_log()
+            n_fitted = self._n_fitted_items
+            mine = np.flatnonzero((user_rows == user_pos) & (rows_items < n_fitted))
+            residual = self._residuals(user_rows[mine], rows_items[mine], y[mine])
+            residual, seen = cell_means(
+                np.zeros(len(mine), dtype=np.int64),
+                rows_items[mine],
+                residual,
+                (1, n_fitted),
+            )
+            rated, contributions = neighbour_contributions(
+                residual, seen, self.similarity_, item_pos, _NEIGHBOUR_REG
+            )
+        rest = scores - item_bias - contributions.sum(1)
+        parts = [("user vector", rest), ("item bias", item_bias)]
+        return rated, contributions, parts
+
+    @torch.no_grad()
+    def _item_similarities(self, item_pos: np.ndarray) -> np.ndarray:
+        # Cosine of the interaction tower's item vectors (the rating tower's,
+        # corrections included, for a model without one).
+        vec = (self._rank_cache or self._catalogue_items())[0]
+        vec = torch.nn.functional.normalize(vec.double(), dim=1)
+        return (vec[torch.as_tensor(item_pos)] @ vec.T).numpy()
 
     def _threshold(self) -> float:
         """The rating above which an item is liked (``relevance_threshold``)."""

@@ -23,6 +23,8 @@ _SHARED_CONSTRAINTS: dict = {
     "n_query": [Interval(Integral, 1, None, closed="left")],
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "hidden_dims": ["array-like"],
+    "user_column": [str],
+    "item_column": [str],
     "item_features": [StrOptions({"auto"}), list, None],
     "user_features": [StrOptions({"auto"}), list, None],
     "objective": [StrOptions({"auto", "rating", "implicit"})],
@@ -129,6 +131,11 @@ class MetaCFRecommender(MetaRecommenderMixin):
         Size of user and item vectors, >= 1.
     hidden_dims : tuple of int, default=()
         Hidden layers of an MLP head added to the dot product; () for none.
+    user_column : str, default="user_id"
+        Name of the user id column of ``X`` (a DataFrame's id columns are found
+        by name; an array's are its first two columns).
+    item_column : str, default="item_id"
+        Name of the item id column of ``X``.
     item_features : "auto", list of str or None, default="auto"
         Item side columns to use: all usable ones, the named ones, or none.
     user_features : "auto", list of str or None, default="auto"
@@ -171,7 +178,10 @@ class MetaCFRecommender(MetaRecommenderMixin):
     callbacks : list of skorch callbacks or None, default=None
         Extra callbacks for the training shell.
     verbose : int, default=0
-        0 prints nothing; 1 prints a progress bar and a table per epoch.
+        0 prints nothing; 1 prints a progress bar and a table per epoch, the text
+        encoder's progress (the text estimators; its own ``verbose`` when
+        higher), and a line per step of ``fit`` with its time as it ends (see
+        ``fit_times_``).
     warmup_reg : float or None, default=5.0
         Items added by ``partial_fit`` warm up from the ratings a batch gives them:
         a ridge fold-in (over the adapted states of the users who rated them) learns
@@ -263,6 +273,14 @@ class MetaCFRecommender(MetaRecommenderMixin):
     similarity_ : sparse matrix of shape (n_fitted_items, n_fitted_items) or None
         Residual similarities of the ``n_neighbors`` correction (row ``i``: item
         ``i``'s neighbours); None when the correction is off.
+    fit_times_ : dict of str to float
+        Seconds taken by each step of the last ``fit``, in order: ``"encode side
+        features"``, ``"encode text"`` (text estimators only), ``"meta-train"``
+        (the epochs), then the end-of-fit steps ``"item caches"`` (item
+        representations, the interaction tower's Gramian), ``"refit biases"``
+        (prior and item biases), ``"adapt users"``, ``"neighbours"`` (the
+        ``n_neighbors`` similarities) and ``"rating scale"``; a step that does not
+        apply takes about 0 s. Validating ``X`` is not included.
 
     Examples
     --------
@@ -286,6 +304,15 @@ class MetaCFRecommender(MetaRecommenderMixin):
     ...     ["new"], n=3, return_scores=True)
     >>> bool((scores[0][:-1] >= scores[0][1:]).all())
     True
+
+    Why an item is recommended (the user's items behind its score), and the
+    items closest to it:
+
+    >>> table = clicks.explain("new", items[0][:1], n_contributions=2)
+    >>> bool(abs(table["contribution"].sum() - scores[0][0]) < 1e-9)
+    True
+    >>> len(clicks.similar_items(items[0][:1], n=4)[0])
+    4
     """
 
     _parameter_constraints: dict = dict(_SHARED_CONSTRAINTS)
@@ -305,6 +332,8 @@ class MetaCFRecommender(MetaRecommenderMixin):
         n_query=10,
         embedding_dim=16,
         hidden_dims=(),
+        user_column="user_id",
+        item_column="item_id",
         item_features="auto",
         user_features="auto",
         objective="auto",
@@ -340,6 +369,8 @@ class MetaCFRecommender(MetaRecommenderMixin):
         self.n_query = n_query
         self.embedding_dim = embedding_dim
         self.hidden_dims = hidden_dims
+        self.user_column = user_column
+        self.item_column = item_column
         self.item_features = item_features
         self.user_features = user_features
         self.objective = objective

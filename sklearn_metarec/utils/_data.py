@@ -273,20 +273,28 @@ def check_interactions(
     *,
     require_y: bool = True,
     estimator_name: str = "Recommender",
+    user_column: str | None = None,
+    item_column: str | None = None,
 ) -> Interactions:
     """Validate an interaction log and split it into ids, targets and side columns.
 
     Parameters
     ----------
     X : DataFrame or array-like of shape (n_rows, n_columns)
-        First column user ids, second column item ids, further columns side
-        information. ``n_columns >= 2``.
+        The user id and item id columns, then any side information;
+        ``n_columns >= 2``. A DataFrame's id columns are found by name (any
+        position); an array's are its first two columns.
     y : array-like of shape (n_rows,), default=None
         Ratings or 0/1 labels; finite numbers.
     require_y : bool, default=True
         Whether ``y`` must be given.
     estimator_name : str, default="Recommender"
         Used in error messages.
+    user_column, item_column : str or None, default=None
+        Names of the id columns. A DataFrame without a column of that name is a
+        ``ValueError``. None (the splitters and metrics, which have no such
+        parameter): ``"user_id"`` / ``"item_id"`` when the DataFrame has both,
+        else its first two columns.
 
     Returns
     -------
@@ -315,11 +323,21 @@ def check_interactions(
     """
     if X is None:
         raise ValueError(f"{estimator_name} expects X, got None.")
+    by_name = user_column is not None or item_column is not None
+    user_column = "user_id" if user_column is None else str(user_column)
+    item_column = "item_id" if item_column is None else str(item_column)
+    if user_column == item_column:
+        raise ValueError(
+            f"user_column and item_column are both {user_column!r}; the user id and "
+            "the item id need two columns."
+        )
     if isinstance(X, pd.DataFrame):
         frame = X
         columns = [str(c) for c in frame.columns]
         if len(set(columns)) != len(columns):
             raise ValueError(f"X has duplicate column names: {columns}.")
+        frame = _ids_first(frame, columns, user_column, item_column, by_name)
+        columns = [str(c) for c in frame.columns]
     else:
         if sparse.issparse(X):
             raise ValueError(
@@ -343,7 +361,8 @@ def check_interactions(
         if arr.dtype.kind == "c":
             raise ValueError("Complex data not supported in X.")
         frame = pd.DataFrame(arr, copy=False)
-        columns = ["user_id", "item_id"] + [f"x{i}" for i in range(2, arr.shape[1])]
+        columns = [user_column, item_column]
+        columns += [f"x{i}" for i in range(2, arr.shape[1])]
         frame.columns = columns[: arr.shape[1]]
     n_rows, n_columns = frame.shape
     if n_rows == 0:
@@ -386,6 +405,36 @@ def check_interactions(
         item_column=columns[1],
         columns=columns,
     )
+
+
+def _ids_first(frame, columns, user_column, item_column, by_name) -> pd.DataFrame:
+    """``frame`` with its user and item id columns first (a view when they are).
+
+    By name: each must exist. Otherwise (``by_name`` False) the default names are
+    used when both exist, else the first two columns. A frame whose column names
+    are not all strings has no names to go by: its first two columns are the ids.
+    """
+    if not all(isinstance(c, str) for c in frame.columns):
+        # Unnamed columns (``pd.DataFrame(array)``): by position, as an array's.
+        return frame
+    have_user, have_item = user_column in columns, item_column in columns
+    if not by_name and not (have_user and have_item):
+        return frame
+    for name, present, parameter in (
+        (user_column, have_user, "user_column"),
+        (item_column, have_item, "item_column"),
+    ):
+        if not present:
+            raise ValueError(
+                f"X has no column {name!r} ({parameter}): the id columns of a "
+                f"DataFrame are found by name; its columns are {columns}. Rename "
+                f"the column or set {parameter}."
+            )
+    if columns[:2] == [user_column, item_column]:
+        return frame
+    order = [columns.index(user_column), columns.index(item_column)]
+    order += [i for i in range(len(columns)) if i not in order]
+    return frame.iloc[:, order]
 
 
 def check_target(y, n_rows: int | None = None) -> np.ndarray:
@@ -674,8 +723,9 @@ def split_side_information(
             raise ValueError(
                 f"Side column {column!r} is neither an item feature nor a user "
                 "feature: it takes different values for the same item and for the "
-                "same user. "
-                "Name it in item_columns or user_columns, or drop it from X."
+                "same user. Drop it from X (only the interaction columns "
+                f"{list(interaction_columns)} may vary from row to row), or give "
+                "side information in fit's items= and users= tables."
             )
     for column in item_columns:
         _check_unique_per_id(side[column], item_codes, data.items, "item", column)
@@ -706,7 +756,7 @@ def _dedupe_small(side, values, ids, columns, kind) -> pd.DataFrame:
             continue
         for column, k in zip(columns, positions):
             a, b = values[origin, k], values[row, k]
-            if not (a == b or (_is_missing(a) and _is_missing(b))):
+            if not _same_value(a, b):
                 raise ValueError(
                     f"{kind.capitalize()} {id_!r} has two different values in side "
                     f"column {column!r}: {a!r} and {b!r}. Side information must take "
@@ -717,6 +767,13 @@ def _dedupe_small(side, values, ids, columns, kind) -> pd.DataFrame:
     out = side.iloc[rows, positions]
     out.index = pd.Index(ids[rows], dtype=object, name=f"{kind}_id")
     return out
+
+
+def _same_value(a, b) -> bool:
+    """Whether two side values are equal (two missing values are)."""
+    if _is_missing(a) or _is_missing(b):
+        return _is_missing(a) and _is_missing(b)
+    return bool(a == b)
 
 
 def _is_missing(value) -> bool:

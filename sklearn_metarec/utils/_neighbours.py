@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["cell_means", "neighbour_offsets", "residual_similarity"]
+__all__ = [
+    "cell_means",
+    "neighbour_contributions",
+    "neighbour_offsets",
+    "residual_similarity",
+]
 
 # Dense cells per block of a similarity or offset product (32 MiB of float64).
 _BLOCK_CELLS = 2**22
@@ -134,3 +139,54 @@ def neighbour_offsets(residual, rated, similarity, reg: float) -> np.ndarray:
     den = (rated @ similarity.T).toarray()
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / (den + reg), 0.0)
+
+
+def neighbour_contributions(residual, rated, similarity, items, reg: float):
+    """The terms of one user's neighbour offsets on ``items``, per rated item.
+
+    The offset of item ``i`` (:func:`neighbour_offsets`) is the sum over the rated
+    items ``j`` of ``s_ij res_j / (sum_k s_ik + reg)``; this returns those terms.
+
+    Parameters
+    ----------
+    residual, rated : sparse matrices of shape (1, n_items)
+        One user's residuals and rated cells (:func:`cell_means`).
+    similarity : sparse matrix of shape (n_sim, n_sim)
+        From :func:`residual_similarity`; items at or beyond ``n_sim`` (added
+        later) have no neighbours.
+    items : ndarray of int of shape (n_query,)
+        Item positions whose offsets are split.
+    reg : float
+        As in :func:`neighbour_offsets`.
+
+    Returns
+    -------
+    rated_items : ndarray of int of shape (n_rated,)
+        Positions of the user's rated items.
+    contributions : ndarray of shape (n_query, n_rated)
+        Sums to ``neighbour_offsets(...)[0, items]`` over its last axis.
+
+    Examples
+    --------
+    >>> res, rated = cell_means([0, 0], [0, 1], [1.0, -1.0], (1, 3))
+    >>> sim = residual_similarity(
+    ...     cell_means([0, 0, 0], [0, 1, 2], [1.0, 1.0, 1.0], (1, 3))[0], 5, 0.0)
+    >>> items, terms = neighbour_contributions(res, rated, sim, [2], reg=0.0)
+    >>> items.tolist(), terms.tolist()
+    ([0, 1], [[0.5, -0.5]])
+    """
+    rated = sp.csr_matrix(rated)
+    cols = np.sort(rated.indices)
+    items = np.asarray(items, dtype=np.int64)
+    res = np.asarray(sp.csr_matrix(residual)[0, cols].toarray()).ravel()
+    n_sim = similarity.shape[0]
+    sim = np.zeros((len(items), len(cols)))
+    known = np.flatnonzero(items < n_sim)
+    inside = cols < n_sim
+    if len(known) and inside.any():
+        block = sp.csr_matrix(similarity)[items[known]][:, cols[inside]]
+        sim[np.ix_(known, np.flatnonzero(inside))] = block.toarray()
+    den = sim.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(den > 0, sim * res / (den + reg), 0.0)
+    return cols, terms

@@ -76,6 +76,13 @@ BASELINES = ["bias", "popularity", "item_knn"]
 X_TRAIN, Y_TRAIN = synthetic_log(n_users=12, n_items=10, density=0.5)
 USERS = X_TRAIN["user_id"].unique().tolist()
 ITEMS = X_TRAIN["item_id"].unique().tolist()
+# The side information of a known item is what fit saw (another value is an error).
+KNOWN_TEXT = {
+    item: (title, genres)
+    for item, title, genres in X_TRAIN[["item_id", "title", "genres"]].itertuples(
+        index=False
+    )
+}
 ITEM_TEXT = X_TRAIN.drop_duplicates("item_id").set_index("item_id")[["title", "genres"]]
 # Known users on known items: their predictions must survive anybody's partial_fit.
 PROBE = pd.DataFrame(
@@ -128,7 +135,8 @@ def hostile_rows(draw, max_rows=6):
     text = {}
     for item in items:
         if item not in text:
-            text[item] = (draw(texts), draw(texts))
+            known = next((KNOWN_TEXT[i] for i in ITEMS if _same_id(i, item)), None)
+            text[item] = known or (draw(texts), draw(texts))
     return pd.DataFrame(
         {
             "user_id": id_column(users),
@@ -443,7 +451,7 @@ BAD_X = {
     ),
     "one column": (
         lambda X, r: X[["user_id"]],
-        r"missing id column|feature names should match|features",
+        r"missing id column|no column 'item_id'",
     ),
     "duplicate column names": (
         lambda X, r: X.set_axis(["user_id", "item_id", "title", "title"], axis=1),
@@ -510,17 +518,26 @@ def test_text_column_that_is_not_text(fitted, name, data, value):
 
 
 @pytest.mark.parametrize("name", TEXT_NAMES)
-@pytest.mark.parametrize("method", ["fit", "partial_fit", "predict"])
-def test_missing_text_column(fitted, name, method):
+def test_missing_text_column(name):
     X = X_TRAIN.head(6).drop(columns="genres")
     y = Y_TRAIN[:6]
-    est = clone(ESTIMATORS[name]) if method == "fit" else copy.deepcopy(fitted[name])
-    args = (X,) if method == "predict" else (X, y)
-    saved = snapshot(*args)
-    # fit names the text column; later calls first see a column missing since fit.
-    match = "Text column 'genres' is missing" if method == "fit" else "genres"
-    expect_value_error(getattr(est, method), *args, match=match)
-    assert_unchanged(saved, args)
+    est = clone(ESTIMATORS[name])
+    saved = snapshot(X, y)
+    match = r"\['genres'\] \(text_columns\) are in neither X nor the items table"
+    expect_value_error(est.fit, X, y, match=match)
+    assert_unchanged(saved, (X, y))
+
+
+@pytest.mark.parametrize("name", TEXT_NAMES)
+def test_known_items_need_no_text_after_fit(fitted, name):
+    """After fit, X holds any of fit's side columns: known items keep theirs."""
+    X = X_TRAIN.head(6)
+    est = copy.deepcopy(fitted[name])
+    np.testing.assert_allclose(
+        est.predict(X.drop(columns="genres")), est.predict(X), rtol=1e-6
+    )
+    est.partial_fit(X.drop(columns=["title", "genres"]), Y_TRAIN[:6])
+    assert_finite(est.predict(X), f"{name}.predict")
 
 
 @pytest.mark.parametrize("name", ["bias", "popularity", "item_knn", "meta_cf"])
@@ -590,7 +607,7 @@ def test_fit_counts_every_duplicate_row(name, copies, row):
 
 
 # --------------------------------------------------------------------------------------
-# The text estimators' extra methods: recommend_from_text and explain
+# The text estimators' extra method: recommend_from_text
 # --------------------------------------------------------------------------------------
 
 
@@ -620,14 +637,51 @@ def test_recommend_from_text_any_query(fitted, name, query, n):
             lambda est: est.recommend_from_text("a", popularity_weight="x"),
             "popularity_weight must be a finite number",
         ),
-        (lambda est: est.explain("never-seen", ITEMS[:1]), "Unknown user"),
-        (lambda est: est.explain(float("nan"), ITEMS[:1]), "missing values"),
-        (lambda est: est.explain(["u1"], ITEMS[:1]), "unhashable"),
-        (lambda est: est.explain(USERS[0], [("no", "such")]), "not in the catalogue"),
-        (lambda est: est.explain(USERS[0], [{"a": 1}]), "unhashable"),
-        (lambda est: est.explain(USERS[0], ITEMS[:1], n_evidence=0), "positive"),
     ],
 )
 def test_text_estimator_methods_bad_input(fitted, name, call, match):
     expect_value_error(lambda: call(fitted[name]), match=match)
-    assert fitted[name].explain(USERS[0], ITEMS[:2]).notna().all(axis=None)
+
+
+# --------------------------------------------------------------------------------------
+# explain (every estimator) and similar_items (those with item vectors)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda est: est.explain(float("nan"), ITEMS[:1]), "missing values"),
+        (lambda est: est.explain(["u1"], ITEMS[:1]), "unhashable"),
+        (lambda est: est.explain(USERS[0], [("no", "such")]), "not in the catalogue"),
+        (lambda est: est.explain(USERS[0], [{"a": 1}]), "unhashable"),
+        (lambda est: est.explain(USERS[0], ITEMS[0]), "1-D list or array"),
+        (lambda est: est.explain(USERS[0], ITEMS[:1], n_contributions=0), "positive"),
+        (lambda est: est.explain(USERS[0], ITEMS[:1], n_contributions=1.5), "positive"),
+    ],
+)
+def test_explain_bad_input(fitted, name, call, match):
+    expect_value_error(lambda: call(fitted[name]), match=match)
+    table = fitted[name].explain(USERS[0], ITEMS[:2])
+    assert np.isfinite(table[["contribution", "score"]].to_numpy()).all()
+    cold = fitted[name].explain("never-seen", ITEMS[:1])  # from the prior
+    assert not (cold["source"] == "item").any()
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in ("bias", "popularity")])
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda est: est.similar_items([("no", "such")]), "not in the catalogue"),
+        (lambda est: est.similar_items([{"a": 1}]), "unhashable"),
+        (lambda est: est.similar_items([float("nan")]), "missing values"),
+        (lambda est: est.similar_items("abc"), "1-D list or array"),
+        (lambda est: est.similar_items(ITEMS[:1], n=0), "positive integer"),
+        (lambda est: est.similar_items(ITEMS[:1], n=True), "positive integer"),
+    ],
+)
+def test_similar_items_bad_input(fitted, name, call, match):
+    expect_value_error(lambda: call(fitted[name]), match=match)
+    (similar,) = fitted[name].similar_items(ITEMS[:1], n=2**62)
+    assert len(similar) == len(fitted[name].item_index_) - 1

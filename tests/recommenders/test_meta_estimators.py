@@ -144,20 +144,19 @@ def test_recommend_from_text_prefers_matching_items(ratings_log):
         model.recommend_from_text(["list"])
 
 
-def test_explain_lists_the_users_closest_rated_items(ratings_log):
+def test_explain_splits_the_ranking_score_over_the_users_items(ratings_log):
+    # What produced the score (the interaction fold-in), not text similarity:
+    # tests/test_explain.py checks every estimator in detail.
     X, y = ratings_log
     model = LLMContentRecommender(**_text()).fit(X, y)
     user = X["user_id"].iloc[0]
-    items = model.recommend([user], n=2)[0]
-    table = model.explain(user, items, n_evidence=2)
-    assert list(table.columns) == ["item_id", "rated_item_id", "similarity", "rating"]
-    assert len(table) == 4
+    (items,), (scores,) = model.recommend([user], n=2, return_scores=True)
+    table = model.explain(user, items, n_contributions=2)
     rated = set(X.loc[X["user_id"] == user, "item_id"])
-    assert set(table["rated_item_id"]) <= rated
-    first = table[table["item_id"] == items[0]]["similarity"].to_numpy()
-    assert first[0] >= first[1]
-    with pytest.raises(ValueError, match="Unknown user"):
-        model.explain("nobody", items)
+    assert set(table.loc[table["source"] == "item", "rated_item_id"]) <= rated
+    sums = table.groupby("item_id", sort=False)["contribution"].sum()
+    np.testing.assert_allclose(sums[items], scores, atol=1e-9)
+    assert {"prior", "item bias", "rating term", "other items"} <= set(table["source"])
 
 
 def test_hybrid_warms_up_a_new_item_from_a_batch_of_ratings(ratings_log):
@@ -195,7 +194,7 @@ def test_text_columns_must_be_text(ratings_log):
     X, y = ratings_log
     with pytest.raises(ValueError, match="Text column 'title' is not text"):
         LLMContentRecommender(**_text()).fit(X.assign(title=1.5), y)
-    with pytest.raises(ValueError, match="Text column 'plot' is missing"):
+    with pytest.raises(ValueError, match=r"\[.plot.\] \(text_columns\) are in"):
         LLMContentRecommender(text_columns=["plot"], **_text()).fit(X, y)
 
 
