@@ -322,11 +322,14 @@ def own_items_mask(negatives: torch.Tensor, *own: torch.Tensor) -> torch.Tensor:
     tensor([[ True, False,  True],
             [False,  True, False]])
     """
-    keep = None
+    # One row of flags over the ids per task (column 0 is the padding id -1): a
+    # scatter and a gather, not a rows x negatives comparison.
+    size = int(max([negatives.max(), *(items.max() for items in own)])) + 2
+    n_tasks = own[0].shape[0]
+    taken = torch.zeros(n_tasks, size, dtype=torch.bool, device=negatives.device)
     for items in own:
-        hit = (items.unsqueeze(-1) == negatives).any(-2)
-        keep = ~hit if keep is None else keep & ~hit
-    return keep
+        taken.scatter_(1, items + 1, True)
+    return ~taken[:, negatives + 1]
 
 
 def ranking_loss(

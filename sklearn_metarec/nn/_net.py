@@ -15,6 +15,14 @@ from ._init import check_generator
 __all__ = ["MetaRecNet"]
 
 
+_DEDUPE_MIN_ROWS = 256  # smaller item batches are encoded row by row
+
+
+def _is_batched(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is batched by ``torch.func.vmap``."""
+    return bool(torch._C._functorch.is_batchedtensor(tensor))
+
+
 def _codes(values, n_rows: int, name: str) -> torch.Tensor:
     """Integer codes of shape (n_rows, n_columns), ``-1`` for missing."""
     codes = torch.as_tensor(np.asarray(values), dtype=torch.long)
@@ -310,9 +318,7 @@ default=()
         """
         user_vec, user_bias = self.user(user_features)
         if item_vec is None or item_bias is None:
-            item_vec, item_bias = self.item(
-                items, cold=cold_items, **self._item_inputs(items)
-            )
+            item_vec, item_bias = self._encode_items(self.item, items, cold_items)
         score = self.head(user_vec.unsqueeze(-2), item_vec)
         return self.global_bias + user_bias.unsqueeze(-1) + item_bias + score
 
@@ -346,9 +352,7 @@ default=()
         if items is None or any(n.startswith("item.") for n in adapt_names):
             passed = {"items": items, "cold_items": cold_items}
             return {**{k: v for k, v in passed.items() if v is not None}, **row_inputs}
-        item_vec, item_bias = self.item(
-            items, cold=cold_items, **self._item_inputs(items)
-        )
+        item_vec, item_bias = self._encode_items(self.item, items, cold_items)
         return {"item_vec": item_vec, "item_bias": item_bias, **row_inputs}
 
     def item_representations(
@@ -370,7 +374,7 @@ default=()
         """
         if items is None:
             items = torch.arange(self.n_items, device=self.global_bias.device)
-        return self.item(items, cold=cold_items, **self._item_inputs(items))
+        return self._encode_items(self.item, items, cold_items)
 
     def user_representations(
         self,
@@ -490,9 +494,7 @@ default=()
         if not self.supports_linear_adaptation(adapt_names):
             raise ValueError(f"scores are not linear in {tuple(adapt_names)}")
         if item_vec is None or item_bias is None:
-            item_vec, item_bias = self.item(
-                items, cold=cold_items, **self._item_inputs(items)
-            )
+            item_vec, item_bias = self._encode_items(self.item, items, cold_items)
         embedding = (
             torch.zeros_like(self.user.embedding)
             if "user.embedding" in adapt_names
@@ -538,7 +540,7 @@ default=()
         if items is None:
             items = torch.arange(self.n_items, device=self.global_bias.device)
         encoder = self.interaction_item if self.interaction else self.item
-        return encoder(items, cold=cold_items, **self._item_inputs(items))
+        return self._encode_items(encoder, items, cold_items)
 
     def ranking_prior(
         self,
@@ -658,6 +660,31 @@ default=()
             encoder.n_items += n_new
         self.n_items += n_new
         return torch.arange(start, start + n_new, device=self.global_bias.device)
+
+    def _encode_items(self, encoder, items, cold_items=None):
+        """``encoder``'s vectors and biases of ``items`` (any shape).
+
+        An item is encoded once however often it occurs: the rows of a batch of
+        episodes repeat the popular items many times, and the content part (the
+        mean of a cast list's embeddings, say) costs the same for each
+        occurrence. Under ``vmap`` (a batched ``items``) the rows are encoded as
+        they are.
+        """
+        if items.numel() <= _DEDUPE_MIN_ROWS or _is_batched(items):
+            return encoder(items, cold=cold_items, **self._item_inputs(items))
+        key = (items.reshape(-1) + 1) * 2  # >= 0; the unknown item -1 is 0
+        if cold_items is not None:
+            key = key + cold_items.reshape(-1).to(key.dtype)
+        unique, inverse = torch.unique(key, return_inverse=True)
+        if len(unique) * 2 > key.numel():  # few repeats: not worth the gather
+            return encoder(items, cold=cold_items, **self._item_inputs(items))
+        rows = torch.div(unique, 2, rounding_mode="floor") - 1
+        cold = (unique % 2).bool() if cold_items is not None else None
+        vec, bias = encoder(rows, cold=cold, **self._item_inputs(rows))
+        return (
+            vec[inverse].reshape(*items.shape, vec.shape[-1]),
+            bias[inverse].reshape(items.shape),
+        )
 
     def _item_inputs(self, items: torch.Tensor) -> dict:
         """Side information of ``items`` gathered from the buffers."""

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.func import functional_call
 
-from sklearn_metarec.nn import DecisionHead, ItemEncoder, MetaRecNet, UserEncoder
+from sklearn_metarec.nn import DecisionHead, ItemEncoder, MetaRecNet, UserEncoder, _net
 
 N_ITEMS = 9
 
@@ -200,6 +200,34 @@ def test_precompute_inputs_equivalent():
     torch.testing.assert_close(net(**x), net(items, cold_items=cold))
     kept = net.precompute_inputs(["item.id_embedding.weight"], items=items)
     assert set(kept) == {"items"}
+
+
+@pytest.mark.parametrize("interaction", [False, True])
+def test_repeated_items_are_encoded_once_with_the_same_values_and_gradients(
+    interaction,
+):
+    # A batch of episodes repeats items: each distinct (item, cold) is encoded
+    # once and gathered, which must equal encoding every row.
+    g = torch.Generator().manual_seed(3)
+    items = torch.randint(-1, N_ITEMS, (8, 64), generator=g)
+    cold = torch.rand(items.shape, generator=g) < 0.3
+    results = []
+    for dedupe_min in (10**9, 0):  # row by row, then deduplicated
+        net = randomize(make_net(interaction=interaction))
+        before, _net._DEDUPE_MIN_ROWS = _net._DEDUPE_MIN_ROWS, dedupe_min
+        try:
+            vec, bias = net.ranking_items(items, cold_items=cold)
+        finally:
+            _net._DEDUPE_MIN_ROWS = before
+        (vec.square().sum() + bias.sum()).backward()
+        grads = [p.grad.clone() for p in net.parameters() if p.grad is not None]
+        results.append((vec.detach(), bias.detach(), grads))
+    (v0, b0, g0), (v1, b1, g1) = results
+    torch.testing.assert_close(v1, v0)
+    torch.testing.assert_close(b1, b0)
+    assert len(g0) == len(g1) > 0
+    for a, b in zip(g0, g1):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
 
 
 def test_head_parameter_names():
