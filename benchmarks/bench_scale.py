@@ -17,6 +17,17 @@ genres; every user rates ``--ratings-per-user`` items on average):
    holds at most ``_RECOMMEND_CHUNK_CELLS`` scores at once (both constants are in
    ``sklearn_metarec/base.py``).
 
+3. **All of MovieLens-1M** (1,000,209 ratings, 6,040 users, 3,706 movies with
+   MeLU's text; read from the data home, see ``bench_melu.default_data_home``): one
+   fresh process per estimator fits it with default parameters, the meta
+   estimators beside implicit's ALS (``bench_topn.ALSPeer``), EASE and the bias
+   model, and the table gives wall time, peak memory, the ratio to ALS and each
+   step of the meta estimators' ``fit`` (``fit_times_``). Their text is read by
+   MiniLM through the embedding cache ``benchmarks/.text_cache``: the *encode
+   text* step is reported apart, and is about a second once the cache is warm.
+   With ``--profile``, one more process runs the MetaCF fit (2 epochs) under
+   cProfile and its top rows (own time) are written too.
+
 Every case runs in a fresh Python subprocess, so one case's memory does not carry
 over to the next. Inside it, each measured call starts after ``gc.collect()`` and
 ``malloc_trim(0)`` (freed memory goes back to the system), and its peak is the
@@ -28,7 +39,8 @@ Usage::
     python benchmarks/bench_scale.py [--sizes 10000,50000,200000] [--n-items 5000]
         [--ratings-per-user 20] [--max-epochs 2] [--serve-users 100000]
         [--serve-items 50000] [--serve-max-epochs 1] [--predict-rows 1000000]
-        [--torch-threads 1] [--skip-fit] [--skip-serve] [--quick] [--no-write]
+        [--torch-threads 1] [--skip-fit] [--skip-serve] [--skip-ml1m] [--profile]
+        [--quick] [--no-write]
 
 The tables are printed and written to section ``scale`` of ``docs/benchmarks.md``
 (``--quick``, tiny sizes for a smoke test, never writes).
@@ -184,14 +196,70 @@ def serve_case(cfg: dict) -> dict:
     return {**info, "rows": out}
 
 
+ML1M_ESTIMATORS = ("als", "ease", "bias", "metacf", "hybrid")
+ML1M_STEPS = ("encode text", "meta-train", "refit biases", "neighbours")
+
+
+def _ml1m_estimator(name: str, text_columns):
+    from bench_topn import TEXT_CACHE, ALSPeer
+
+    from sklearn_metarec import HybridMetaRecommender, MetaCFRecommender
+    from sklearn_metarec.baselines import BiasRecommender, EASERecommender
+    from sklearn_metarec.text import TransformerTextEncoder
+
+    if name == "als":
+        return ALSPeer(random_state=0)
+    if name == "ease":
+        return EASERecommender()
+    if name == "bias":
+        return BiasRecommender()
+    if name == "metacf":
+        return MetaCFRecommender(random_state=0)
+    return HybridMetaRecommender(
+        text_columns=text_columns,
+        encoder=TransformerTextEncoder(cache_dir=str(TEXT_CACHE)),
+        random_state=0,
+    )
+
+
+def ml1m_case(cfg: dict) -> dict:
+    """Fit one estimator, defaults, on all of MovieLens-1M (or profile MetaCF)."""
+    from bench_topn import load
+
+    frame, _, text_columns = load("ml-1m", Path(cfg["data_home"]))
+    y = frame.pop("rating").to_numpy()
+    info = {"n_ratings": len(frame), "n_users": int(frame["user_id"].nunique())}
+    if cfg["estimator"] == "profile":
+        import cProfile
+        import pstats
+
+        from sklearn_metarec import MetaCFRecommender
+
+        est = MetaCFRecommender(random_state=0, max_epochs=2)
+        profile = cProfile.Profile()
+        profile.runcall(est.fit, frame, y)
+        stats = pstats.Stats(profile)
+        rows = []
+        for (path, line, func), (_, calls, own, cum, _) in sorted(
+            stats.stats.items(), key=lambda kv: -kv[1][2]
+        )[: cfg["profile_rows"]]:
+            where = f"{Path(path).name}:{line}({func})" if line else func
+            rows.append({"function": where, "calls": calls, "own s": own, "cum s": cum})
+        return {**info, "profile": rows, "total_s": stats.total_tt}
+    est = _ml1m_estimator(cfg["estimator"], text_columns)
+    row, _ = _measure(f"fit {cfg['estimator']}", lambda: est.fit(frame, y))
+    row["steps"] = dict(getattr(est, "fit_times_", {}))
+    return {**info, "rows": [row]}
+
+
 def child(argv: list[str]) -> None:
     cfg = json.loads(argv[0])
     if cfg["torch_threads"]:
         import torch
 
         torch.set_num_threads(cfg["torch_threads"])
-    result = fit_case(cfg) if cfg["kind"] == "fit" else serve_case(cfg)
-    print(json.dumps(result))
+    cases = {"fit": fit_case, "serve": serve_case, "ml1m": ml1m_case}
+    print(json.dumps(cases[cfg["kind"]](cfg)))
 
 
 def run_child(cfg: dict) -> dict:
@@ -253,8 +321,54 @@ def serve_table(results: list[dict]) -> list[dict]:
     return table
 
 
-def describe(args, fit_results, serve_results, elapsed) -> str:
+def ml1m_table(results: list[dict]) -> list[dict]:
+    """One row per estimator: wall time, ratio to ALS, memory, fit's steps."""
+    als = next((r["rows"][0]["wall_s"] for r in results if r["estimator"] == "als"), 0)
+    table = []
+    for res in results:
+        row = res["rows"][0]
+        steps = row["steps"]
+        text = steps.get("encode text", 0.0)
+        table.append(
+            {
+                "estimator": res["estimator"],
+                "fit s": row["wall_s"],
+                "fit s without encode text": row["wall_s"] - text,
+                "/ ALS": _ratio(row["wall_s"] - text, als),
+                **{f"{step} s": steps.get(step, float("nan")) for step in ML1M_STEPS},
+                "fit peak - before MiB": row["delta_mib"],
+                "load avg": row["load_avg"],
+            }
+        )
+    return table
+
+
+def describe(args, fit_results, serve_results, elapsed, ml1m=(), profile=None) -> str:
     parts = []
+    if ml1m:
+        data = ml1m[0]
+        parts.append(
+            "### All of MovieLens-1M, default parameters\n\n"
+            f"{data['n_ratings']:,} ratings of {data['n_users']:,} users, every "
+            "column `fetch_movielens('1m')` returns (MeLU's year, rating, genre, "
+            "director, writer, actors, plot; user gender, age, occupation, zip). "
+            "One fresh process per estimator: `ALSPeer()` (implicit's ALS, 64 "
+            "factors, 15 iterations, its own threads), `EASERecommender()`, "
+            "`BiasRecommender()`, `MetaCFRecommender(random_state=0)` and "
+            "`HybridMetaRecommender(text_columns, MiniLM with the embedding cache, "
+            f"random_state=0)`, torch on {args.torch_threads} thread. */ ALS* "
+            "divides the fit time without the text encoding by ALS's; the step "
+            "columns are `fit_times_` (NaN: no such step).\n\n"
+            + markdown_table(ml1m_table(ml1m), floatfmt=".1f")
+        )
+    if profile is not None:
+        parts.append(
+            "### Where MetaCF's fit time goes (cProfile, ML-1M, 2 epochs)\n\n"
+            f"`MetaCFRecommender(random_state=0, max_epochs=2).fit` under cProfile "
+            f"({profile['total_s']:.1f} s in all, profiler overhead included); the "
+            f"top {len(profile['profile'])} functions by own time.\n\n"
+            + markdown_table(profile["profile"], floatfmt=".2f")
+        )
     if fit_results:
         data = fit_results[-1]
         parts.append(
@@ -327,6 +441,15 @@ def main(argv=None) -> str:
     )
     parser.add_argument("--skip-fit", action="store_true")
     parser.add_argument("--skip-serve", action="store_true")
+    parser.add_argument("--skip-ml1m", action="store_true")
+    parser.add_argument(
+        "--ml1m-estimators", default=",".join(ML1M_ESTIMATORS), help="comma list"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile MetaCF's fit on ML-1M"
+    )
+    parser.add_argument("--profile-rows", type=int, default=15)
+    parser.add_argument("--data-home", default=None)
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes (smoke test); never writes"
     )
@@ -374,18 +497,50 @@ def main(argv=None) -> str:
                 "predict_rows": args.predict_rows,
             }
             serve_results.append({**cfg, **run_child(cfg)})
+    ml1m, profile = [], None
+    if not (args.skip_ml1m or args.quick):
+        from bench_melu import default_data_home
+
+        home = str(args.data_home or default_data_home())
+        for name in [n.strip() for n in args.ml1m_estimators.split(",") if n]:
+            print(f"ml-1m, {name}", file=sys.stderr)
+            cfg = {**common, "kind": "ml1m", "estimator": name, "data_home": home}
+            ml1m.append({**cfg, **run_child(cfg)})
+        if args.profile:
+            print("ml-1m, profile", file=sys.stderr)
+            cfg = {
+                **common,
+                "kind": "ml1m",
+                "estimator": "profile",
+                "data_home": home,
+                "profile_rows": args.profile_rows,
+            }
+            profile = run_child(cfg)
     elapsed = time.perf_counter() - total
     body = describe(args, fit_results, serve_results, elapsed)
-    print(body)
+    ml1m_body = describe(args, [], [], elapsed, ml1m, profile)
+    print(body if fit_results or serve_results else ml1m_body)
     if not (args.quick or args.no_write):
         command = " ".join(["python benchmarks/bench_scale.py", *argv])
-        path = write_section(
-            "scale",
-            "Scaling: fit time and memory against users; predict / recommend memory",
-            command,
-            body,
-        )
-        print(f"wrote {path}", file=sys.stderr)
+        # Each part has its own section, so a run of one part keeps the other's.
+        if fit_results or serve_results:
+            path = write_section(
+                "scale",
+                "Scaling: fit time and memory against users; predict / recommend "
+                "memory",
+                command,
+                body,
+            )
+            print(f"wrote {path}", file=sys.stderr)
+        if ml1m or profile is not None:
+            print(ml1m_body)
+            path = write_section(
+                "scale_ml1m",
+                "Fit time on all of MovieLens-1M, beside ALS and EASE",
+                command,
+                ml1m_body,
+            )
+            print(f"wrote {path}", file=sys.stderr)
     return body
 
 
