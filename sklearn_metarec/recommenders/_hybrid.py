@@ -112,7 +112,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         device="cpu",
         accelerator=None,
         callbacks=None,
-        verbose=0,
+        verbose="auto",
         random_state=None,
         warmup_reg=5.0,
         item_refit_reg=10.0,

@@ -60,9 +60,11 @@ class _TextMixin:
         for an encoder with a ``verbose`` parameter; it keeps its own after."""
         encoder = self.encoder_
         own = encoder.get_params(deep=False).get("verbose")
-        if own is None or not self.verbose or own >= self.verbose:
+        bars, level = self._verbosity()
+        wanted = max(int(bars), level)
+        if own is None or not wanted or own >= wanted:
             return encoder.transform(texts)
-        encoder.set_params(verbose=self.verbose)  # our clone: the user's is untouched
+        encoder.set_params(verbose=wanted)  # our clone: the user's is untouched
         try:
             return encoder.transform(texts)
         finally:
@@ -229,7 +231,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         device="cpu",
         accelerator=None,
         callbacks=None,
-        verbose=0,
+        verbose="auto",
         random_state=None,
         warmup_reg=5.0,
         item_refit_reg=10.0,

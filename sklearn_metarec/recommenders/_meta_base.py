@@ -17,6 +17,7 @@ Subclasses set the class attributes below and may override ``_item_text``.
 
 from __future__ import annotations
 
+import sys
 import time
 from contextlib import contextmanager
 
@@ -274,7 +275,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             self._rating_mean = float(batch.y.mean()) if self._rating else None
             self._rating_scale = self._fit_rating_scale(batch)
         self.fit_times_ = times
-        if self.verbose:
+        if self._verbosity()[1]:
             self._print_step("total", time.perf_counter() - start)
 
     @contextmanager
@@ -284,8 +285,16 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         start = time.perf_counter()
         yield
         times[step] = time.perf_counter() - start
-        if self.verbose:
+        if self._verbosity()[1]:
             self._print_step(step, times[step])
+
+    def _verbosity(self) -> tuple[bool, int]:
+        """``(progress bars, level)`` from ``verbose``: ``"auto"`` shows the bars
+        alone when stderr is a terminal (nothing in logs, notebooks' captured
+        output, CI); a number shows bars, epoch table and step lines from 1."""
+        if isinstance(self.verbose, str):  # "auto"
+            return _is_terminal(sys.stderr), 0
+        return bool(self.verbose), int(self.verbose)
 
     def _print_step(self, step: str, seconds: float) -> None:
         # Same stream as skorch's epoch table (stdout).
@@ -346,7 +355,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         start = self._average_start()
         if start is not None:
             callbacks.append(ParameterAveraging(start))
-        if self.verbose:
+        if self._verbosity()[0]:
             callbacks.append(ProgressBar())
         accelerator = getattr(self, "accelerator", None)
         if accelerator is None:
@@ -365,7 +374,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             batch_size=self.meta_batch_size,
             train_split=train_split,
             callbacks=callbacks,
-            verbose=int(self.verbose),
+            verbose=self._verbosity()[1],
             **placement,
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
@@ -1197,3 +1206,11 @@ def _module_restorer(module: torch.nn.Module):
             m.__dict__.update(state)
 
     return restore
+
+
+def _is_terminal(stream) -> bool:
+    """Whether ``stream`` is an interactive terminal (progress bars belong there)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False

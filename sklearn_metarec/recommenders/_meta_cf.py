@@ -37,7 +37,7 @@ _SHARED_CONSTRAINTS: dict = {
     "device": [str],
     "accelerator": [HasMethods(["prepare", "unwrap_model"]), None],
     "callbacks": [list, None],
-    "verbose": ["verbose"],
+    "verbose": [StrOptions({"auto"}), "verbose"],
     "random_state": ["random_state"],
     "warmup_reg": [Interval(Real, 0, None, closed="neither"), None],
     "item_refit_reg": [Interval(Real, 0, None, closed="neither"), None],
@@ -177,11 +177,13 @@ class MetaCFRecommender(MetaRecommenderMixin):
         comes back with ``accelerator=None``.
     callbacks : list of skorch callbacks or None, default=None
         Extra callbacks for the training shell.
-    verbose : int, default=0
-        0 prints nothing; 1 prints a progress bar and a table per epoch, the text
-        encoder's progress (the text estimators; its own ``verbose`` when
-        higher), and a line per step of ``fit`` with its time as it ends (see
-        ``fit_times_``).
+    verbose : "auto" or int, default="auto"
+        ``"auto"``: progress bars (meta-training's batches, and the text
+        encoder's for the text estimators) when stderr is a terminal, nothing
+        otherwise (logs, captured output). 0 prints nothing; 1 prints the
+        progress bars, a table per epoch and a line per step of ``fit`` with its
+        time as it ends (see ``fit_times_``); the text encoder's own
+        ``verbose`` is used when it is higher.
     warmup_reg : float or None, default=5.0
         Items added by ``partial_fit`` warm up from the ratings a batch gives them:
         a ridge fold-in (over the adapted states of the users who rated them) learns
@@ -346,7 +348,7 @@ class MetaCFRecommender(MetaRecommenderMixin):
         device="cpu",
         accelerator=None,
         callbacks=None,
-        verbose=0,
+        verbose="auto",
         random_state=None,
         warmup_reg=5.0,
         item_refit_reg=10.0,

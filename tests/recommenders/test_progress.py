@@ -105,3 +105,33 @@ def test_transformer_encoder_shows_its_progress_at_verbose(verbose, log, capsys)
     assert encoder.verbose == 0 and model.encoder_.verbose == 0
     model.encoder_.transform(["A new film"])
     assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_default_verbosity_shows_bars_in_a_terminal_only(
+    terminal, log, monkeypatch, capsys
+):
+    from sklearn_metarec.recommenders import _meta_base
+
+    monkeypatch.setattr(_meta_base, "_is_terminal", lambda stream: terminal)
+    X, y = log
+    model = MetaCFRecommender(**FAST)
+    assert model.verbose == "auto"
+    model.fit(X, y)
+    out, err = capsys.readouterr()
+    assert out == ""  # no epoch table, no step lines
+    if terminal:
+        assert "it/s" in err or "%|" in err  # skorch's tqdm bar over batches
+    else:
+        assert err == ""
+
+
+def test_is_terminal_is_false_for_captured_and_odd_streams(capsys):
+    import io
+    import sys
+
+    from sklearn_metarec.recommenders._meta_base import _is_terminal
+
+    assert not _is_terminal(sys.stderr)  # captured by pytest
+    assert not _is_terminal(io.StringIO())
+    assert not _is_terminal(object())
