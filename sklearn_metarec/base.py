@@ -762,7 +762,7 @@ default=None
 
     # ---------------------------------------------------------------- persistence
     #: Attributes rebuilt on demand when None: not stored by pickle or skops.
-    _lazy_caches: tuple = ("_seen_cache",)
+    _lazy_caches: tuple = ("_seen_cache", "_side_values_cache")
 
     def __getstate__(self):
         # Plain data only (pandas objects, tensors, sparse matrices and the id
@@ -1015,12 +1015,14 @@ default=None
         known = pos >= 0
         if not known.any():
             return
-        held = self.item_features_ if kind == "item" else self.user_features_
-        for column in side.columns:
-            if column not in held.columns:
-                continue
-            given = side[column].to_numpy(dtype=object)[known]
-            kept = held[column].to_numpy(dtype=object)[pos[known]]
+        held = self._side_values(kind)
+        columns = [c for c in side.columns if c in held]
+        if not columns:
+            return
+        given_rows = np.flatnonzero(known)
+        for column in columns:
+            given = side[column].to_numpy(dtype=object)[given_rows]
+            kept = held[column][pos[known]]
             differs = _differs(given, kept)
             if not differs.any():
                 continue
@@ -1032,6 +1034,20 @@ default=None
                 f"information of a known {kind} cannot change; give it only for "
                 f"new {kind}s (or leave the column out)."
             )
+
+    def _side_values(self, kind: str) -> dict:
+        """The model's item (or user) side columns as object arrays in position
+        order, cached until the catalogue (or the users) grows, so checking a
+        few rows of ``partial_fit`` costs a few lookups."""
+        features = self.item_features_ if kind == "item" else self.user_features_
+        cache = getattr(self, "_side_values_cache", None) or {}
+        entry = cache.get(kind)
+        if entry is None or entry[0] != len(features):
+            values = {str(c): features[c].to_numpy(dtype=object) for c in features}
+            entry = (len(features), values)
+            # A new dict, swapped in whole: concurrent readers see one or the other.
+            self._side_values_cache = {**cache, kind: entry}
+        return entry[1]
 
     def _cold_side(self, data, user_pos, item_pos, items, users) -> Interactions:
         """``data`` whose side columns cover every fitted item and user column,
@@ -1245,6 +1261,15 @@ def _side_rows(sources, columns, ids, name) -> pd.DataFrame:
     indexed by id, or None) that has it, missing values where it lacks the id or
     none has the column."""
     index = pd.Index(ids, dtype=object, name=name)
+    columns = list(columns)
+    first = sources[0] if sources else None
+    if (
+        first is not None
+        and all(c in first.columns for c in columns)
+        and len(first) == len(index)
+        and first.index.equals(index)
+    ):
+        return first[columns]  # the common case: the rows of X, in order
     out = {}
     for column in columns:
         for source in sources:
