@@ -40,6 +40,7 @@ from ..utils._neighbours import (
     cell_means,
     neighbour_contributions,
     neighbour_offsets,
+    neighbour_offsets_at,
     residual_similarity,
 )
 from ..utils._persistence import register_plain_class
@@ -76,7 +77,7 @@ _REFIT_ROUNDS = 2
 # their denominator, as in ItemKNNRecommender's defaults.
 _NEIGHBOUR_SHRINKAGE = 100.0
 _NEIGHBOUR_REG = 0.5
-_NEIGHBOUR_CHUNK_CELLS = 2**22  # dense offsets per block (32 MiB of float64)
+_NEIGHBOUR_CHUNK_ROWS = 2**14  # predict's rows per block of neighbour offsets
 # Ranking episodes (the ranking objective): each training user draws a support
 # size uniformly in _RANKING_SUPPORT (new users arrive with a few interactions)
 # and up to _RANKING_QUERY of their other interactions are ranked.
@@ -578,18 +579,22 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         corrected from their rows at once. Items added by ``partial_fit`` have no
         neighbours: they neither get an offset nor lend their residuals.
         """
+        residual, rated = self._user_residuals(users)
+        return neighbour_offsets(residual, rated, self.similarity_, _NEIGHBOUR_REG)
+
+    def _user_residuals(self, users: np.ndarray):
+        """Sparse residuals and rated cells of ``users`` (sorted, unique positions)
+        on the fitted items, one row per user (:func:`cell_means`)."""
         user_pos, item_pos, y = self._seen_log()
         n_items = self._n_fitted_items
         mine = np.flatnonzero(np.isin(user_pos, users) & (item_pos < n_items))
         residual = self._residuals(user_pos[mine], item_pos[mine], y[mine])
         local = np.searchsorted(users, user_pos[mine])
-        residual, rated = cell_means(
-            local, item_pos[mine], residual, (len(users), n_items)
-        )
-        return neighbour_offsets(residual, rated, self.similarity_, _NEIGHBOUR_REG)
+        return cell_means(local, item_pos[mine], residual, (len(users), n_items))
 
     def _add_neighbour_offsets(self, batch: EncodedBatch, scores: np.ndarray) -> None:
-        """Add the residual neighbourhood offsets to row-aligned ``scores``."""
+        """Add the residual neighbourhood offsets to row-aligned ``scores``: only
+        at the rows' (user, item) cells, never a users x items array."""
         rows = np.flatnonzero(
             (batch.user_pos >= 0)
             & (batch.item_pos >= 0)
@@ -598,12 +603,18 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         if not len(rows):
             return
         users, inverse = np.unique(batch.user_pos[rows], return_inverse=True)
+        residual, rated = self._user_residuals(users)
         items = batch.item_pos[rows]
-        chunk = max(1, _NEIGHBOUR_CHUNK_CELLS // max(self._n_fitted_items, 1))
-        for start in range(0, len(users), chunk):
-            sel = (inverse >= start) & (inverse < start + chunk)
-            offsets = self._neighbour_offsets(users[start : start + chunk])
-            scores[rows[sel]] += offsets[inverse[sel] - start, items[sel]]
+        for start in range(0, len(rows), _NEIGHBOUR_CHUNK_ROWS):
+            part = slice(start, start + _NEIGHBOUR_CHUNK_ROWS)
+            scores[rows[part]] += neighbour_offsets_at(
+                residual,
+                rated,
+                self.similarity_,
+                inverse[part],
+                items[part],
+                _NEIGHBOUR_REG,
+            )
 
     def _prior_states(self, n: int) -> dict:
         params = dict(self._model.named_parameters())

@@ -10,6 +10,7 @@ __all__ = [
     "cell_means",
     "neighbour_contributions",
     "neighbour_offsets",
+    "neighbour_offsets_at",
     "residual_similarity",
 ]
 
@@ -137,6 +138,43 @@ def neighbour_offsets(residual, rated, similarity, reg: float) -> np.ndarray:
     """
     num = (residual @ similarity.T).toarray()
     den = (rated @ similarity.T).toarray()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / (den + reg), 0.0)
+
+
+def neighbour_offsets_at(residual, rated, similarity, users, items, reg: float):
+    """:func:`neighbour_offsets` at the cells ``(users[k], items[k])`` alone.
+
+    Each cell is a dot product of two sparse rows (the user's residuals and the
+    item's similarities), so the cost grows with the cells asked for, not with
+    users x items.
+
+    Parameters
+    ----------
+    residual, rated : sparse matrices of shape (n_users, n_items)
+        As in :func:`neighbour_offsets`.
+    similarity : sparse matrix of shape (n_items, n_items)
+    users, items : ndarray of int of shape (n_cells,)
+        Row of ``residual`` and item of each cell.
+    reg : float
+
+    Returns
+    -------
+    offsets : ndarray of shape (n_cells,)
+
+    Examples
+    --------
+    >>> res, rated = cell_means([0], [0], [1.0], (1, 2))
+    >>> sim = residual_similarity(
+    ...     cell_means([0, 0], [0, 1], [1.0, 1.0], (1, 2))[0], 5, 0.0)
+    >>> neighbour_offsets_at(res, rated, sim, [0, 0], [1, 0], reg=1.0).tolist()
+    [0.5, 0.0]
+    """
+    users, items = np.asarray(users), np.asarray(items)
+    neighbours = similarity.tocsr()[items]
+    num = np.asarray(neighbours.multiply(residual.tocsr()[users]).sum(axis=1))
+    den = np.asarray(neighbours.multiply(rated.tocsr()[users]).sum(axis=1))
+    num, den = num.ravel(), den.ravel()
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / (den + reg), 0.0)
 

@@ -69,3 +69,24 @@ def test_offsets_are_similarity_weighted_mean_residuals():
 def test_empty_residuals_give_no_neighbours():
     residual = sp.csr_matrix((3, 4))
     assert residual_similarity(residual, 2, 10.0).nnz == 0
+
+
+def test_offsets_at_cells_equal_the_dense_offsets():
+    # predict reads offsets at its rows' cells only; they must be the cells of
+    # the full users x items offsets.
+    from sklearn_metarec.utils._neighbours import (
+        cell_means,
+        neighbour_offsets,
+        neighbour_offsets_at,
+        residual_similarity,
+    )
+
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, 60, 800), rng.integers(0, 40, 800)
+    residual, rated = cell_means(users, items, rng.normal(size=800), (60, 40))
+    similarity = residual_similarity(residual, 10, 5.0)
+    dense = neighbour_offsets(residual, rated, similarity, 0.5)
+    qu, qi = rng.integers(0, 60, 500), rng.integers(0, 40, 500)
+    at = neighbour_offsets_at(residual, rated, similarity, qu, qi, 0.5)
+    np.testing.assert_allclose(at, dense[qu, qi], rtol=1e-12, atol=1e-12)
+    assert np.count_nonzero(at) > 100
