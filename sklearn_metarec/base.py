@@ -990,9 +990,7 @@ default=None
         tables); ``(None, None)`` when the estimator ignores side information."""
         if not self._uses_side_information:
             return None, None
-        _check_no_clash(data, items, users)
-        if items is not None:
-            self._check_item_side(items, complete=False)
+        self._check_tables(data, items, users)
         item_columns = [c for c in self._item_side_parts[0].columns if c in data.side]
         user_columns = [c for c in self._user_side_parts[0].columns if c in data.side]
         item_side = user_side = None
@@ -1005,6 +1003,12 @@ default=None
         for side, kind in ((user_side, "user"), (users, "user")):
             self._check_unchanged(side, kind, "X" if side is user_side else "users")
         return item_side, user_side
+
+    def _check_tables(self, data: Interactions, items, users) -> None:
+        """Tables given after fit: no column twice, and valid item side columns."""
+        _check_no_clash(data, items, users)
+        if items is not None:
+            self._check_item_side(items, complete=False)
 
     def _check_unchanged(self, side, kind: str, source: str) -> None:
         """Raise if ``side`` gives a known id other values than the model holds."""
@@ -1054,9 +1058,7 @@ default=None
         looked up in the tables for the rows of unknown ids (``predict``)."""
         if not self._uses_side_information:
             return data
-        _check_no_clash(data, items, users)
-        if items is not None:
-            self._check_item_side(items, complete=False)
+        self._check_tables(data, items, users)
         item_columns = list(self._item_side_parts[0].columns)
         user_columns = list(self._user_side_parts[0].columns)
         # Rows are scored one by one: only known ids' values are checked (per row).
