@@ -51,6 +51,9 @@ ID_COLUMN_CONSTRAINTS: dict = {"user_column": [str], "item_column": [str]}
 
 _RECOMMEND_CHUNK_CELLS = 2**22  # scores held at once by recommend: 4M floats, 16 MiB
 _PREDICT_CHUNK_ROWS = 2**16  # rows scored at once by predict (bounds intermediates)
+# Rows appended by partial_fit that the seen log's user index scans before it is
+# rebuilt (also at least an eighth of the indexed rows).
+_SEEN_INDEX_TAIL_ROWS = 2**17
 # Run-time state kept off the estimators (never pickled, cloned or restored):
 # the locks of each estimator (its lazily built caches), and the undo log of its
 # running fit / partial_fit (see ``BaseRecommender._transaction``).
@@ -762,7 +765,7 @@ default=None
 
     # ---------------------------------------------------------------- persistence
     #: Attributes rebuilt on demand when None: not stored by pickle or skops.
-    _lazy_caches: tuple = ("_seen_cache", "_side_values_cache")
+    _lazy_caches: tuple = ("_seen_cache", "_seen_index_cache", "_side_values_cache")
 
     def __getstate__(self):
         # Plain data only (pandas objects, tensors, sparse matrices and the id
@@ -906,6 +909,7 @@ default=None
         item_pos = self.item_index_.get_positions(data.items)
         self._seen_parts = [(user_pos, item_pos, data.y)]
         self._seen_cache = None
+        self._seen_index_cache = {}  # filled in place: predict leaves __dict__ as is
         self._y_range = (float(data.y.min()), float(data.y.max()))
         return EncodedBatch(
             data=data,
@@ -973,6 +977,9 @@ default=None
             self._user_side_parts = [*self._user_side_parts, new_user_side]
         self._seen_parts = [*self._seen_parts, (user_pos, item_pos, data.y)]
         self._seen_cache = None
+        # A new holder (the index stays valid: the log only grew), so that an
+        # interrupted call restores one that never saw these rows.
+        self._seen_index_cache = dict(getattr(self, "_seen_index_cache", None) or {})
         return EncodedBatch(
             data=data,
             user_pos=user_pos,
@@ -1139,10 +1146,53 @@ default=None
                     self._seen_parts = parts
         return parts[0]
 
+    def _seen_rows(self, users) -> np.ndarray:
+        """Positions in :meth:`_seen_log` of the rows of ``users`` (user positions;
+        negative ones have none), in log order.
+
+        Reads a by-user index of the log (a stable argsort and each user's bounds,
+        built lazily under the cache lock), so a block of users costs their own
+        rows, not a pass over the whole log. Rows that ``partial_fit`` appended
+        after the index was built are scanned; the index is rebuilt once they
+        exceed ``_SEEN_INDEX_TAIL_ROWS`` and an eighth of the indexed rows.
+        """
+        user_pos = self._seen_log()[0]
+        n_rows = len(user_pos)
+
+        def stale(index):
+            return (
+                index is None
+                or index[0] > n_rows
+                or n_rows - index[0] > max(_SEEN_INDEX_TAIL_ROWS, index[0] // 8)
+            )
+
+        holder = getattr(self, "_seen_index_cache", None)
+        if holder is None:  # unpickled: lazy caches are not stored
+            holder = self._seen_index_cache = {}
+        index = holder.get("index")
+        if stale(index):
+            with self._lock("caches"):
+                index = holder.get("index")
+                if stale(index):
+                    order = np.argsort(user_pos, kind="stable")
+                    n_users = int(user_pos.max()) + 1 if n_rows else 0
+                    bounds = np.searchsorted(user_pos[order], np.arange(n_users + 1))
+                    index = holder["index"] = (n_rows, order, bounds)
+        n_indexed, order, bounds = index
+        users = np.unique(np.asarray(users, dtype=np.int64))
+        indexed = users[(users >= 0) & (users < len(bounds) - 1)]
+        starts = bounds[indexed]
+        lengths = bounds[indexed + 1] - starts
+        offsets = np.arange(lengths.sum()) + np.repeat(
+            starts - (np.cumsum(lengths) - lengths), lengths
+        )
+        tail = n_indexed + np.flatnonzero(np.isin(user_pos[n_indexed:], users))
+        return np.sort(np.concatenate([order[offsets], tail]))
+
     def _user_history(self, user: int) -> tuple[np.ndarray, np.ndarray]:
         """Item positions and targets of every row given for user position ``user``."""
-        rows, cols, y = self._seen_log()
-        mine = rows == user
+        _, cols, y = self._seen_log()
+        mine = self._seen_rows([user])
         return cols[mine], y[mine]
 
     # ------------------------------------------------ atomicity and thread safety

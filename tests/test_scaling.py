@@ -167,3 +167,27 @@ def test_recommend_runs_an_mlp_head_on_bounded_blocks(log, monkeypatch):
     assert pairs and max(pairs) <= 2 * n_items
     for a, b in zip(blocked, whole):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("tail_rows", [0, 10**9], ids=["rebuilt", "scanned"])
+def test_seen_rows_index_gives_each_users_rows(log, monkeypatch, tail_rows):
+    """recommend's blocks read their users' rows from a by-user index of the log,
+    not a pass over it; rows appended by partial_fit are scanned until the index
+    is rebuilt. Either way: each user's rows in log order, results unchanged."""
+    monkeypatch.setattr(base, "_SEEN_INDEX_TAIL_ROWS", tail_rows)
+    X_train, y_train, _ = log
+    est = MetaCFRecommender(**_FAST).fit(X_train.iloc[:300], y_train[:300])
+    before = est.recommend(X_train["user_id"].unique()[:5], n=5)
+    for start in (300, 360):  # known users and new ones, twice
+        part = slice(start, start + 60)
+        est.partial_fit(X_train.iloc[part], y_train[part])
+        user_pos = est._seen_log()[0]
+        users = np.array([0, 3, 3, len(est.user_index_) - 1, -1, 10**6])
+        rows = est._seen_rows(users)
+        np.testing.assert_array_equal(rows, np.flatnonzero(np.isin(user_pos, users)))
+        assert len(est._seen_rows([])) == 0
+    indexed = est._seen_index_cache["index"][0]
+    assert indexed == (len(user_pos) if tail_rows == 0 else 300)
+    refit = MetaCFRecommender(**_FAST).fit(X_train.iloc[:300], y_train[:300])
+    for a, b in zip(refit.recommend(X_train["user_id"].unique()[:5], n=5), before):
+        np.testing.assert_array_equal(a, b)

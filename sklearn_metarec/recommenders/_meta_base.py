@@ -587,7 +587,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         on the fitted items, one row per user (:func:`cell_means`)."""
         user_pos, item_pos, y = self._seen_log()
         n_items = self._n_fitted_items
-        mine = np.flatnonzero(np.isin(user_pos, users) & (item_pos < n_items))
+        mine = self._seen_rows(users)
+        mine = mine[item_pos[mine] < n_items]
         residual = self._residuals(user_pos[mine], item_pos[mine], y[mine])
         local = np.searchsorted(users, user_pos[mine])
         return cell_means(local, item_pos[mine], residual, (len(users), n_items))
@@ -635,7 +636,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         weigh a handful of new ratings as much as the whole history.
         """
         user_pos, item_pos, y = self._seen_log()
-        mine = np.isin(user_pos, users)
+        mine = self._seen_rows(users)
         return self._adapt_rows(user_pos[mine], item_pos[mine], y[mine], users)
 
     def _adapt_rows(self, user_pos, item_pos, y, users: np.ndarray):
@@ -1112,7 +1113,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         if self.similarity_ is not None and user_pos >= 0:
             user_rows, rows_items, y = self._seen_log()
             n_fitted = self._n_fitted_items
-            mine = np.flatnonzero((user_rows == user_pos) & (rows_items < n_fitted))
+            mine = self._seen_rows([user_pos])
+            mine = mine[rows_items[mine] < n_fitted]
             residual = self._residuals(user_rows[mine], rows_items[mine], y[mine])
             residual, seen = cell_means(
                 np.zeros(len(mine), dtype=np.int64),
