@@ -89,6 +89,52 @@ def precompute(
     )
 
 
+def precompute_together(
+    model: nn.Module,
+    params: TensorDict | None,
+    buffers: TensorDict | None,
+    parts: Sequence[TensorDict],
+    adapt_names: Sequence[str],
+) -> list[dict[str, torch.Tensor]]:
+    """:func:`precompute` of several row sets in one call (one item encoding).
+
+    The parts (a batch's support and query rows, say) are joined along their row
+    axis, the last axis of ``items``, precomputed once, and split again, so an
+    item that several parts share is encoded once (and its gradient gathered in
+    one backward). Parts with other keys are precomputed one by one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_metarec.nn import MetaRecNet
+    >>> net = MetaRecNet(5, embedding_dim=3, generator=torch.Generator())
+    >>> support = {"items": torch.tensor([[0, 1], [2, 3]])}
+    >>> query = {"items": torch.tensor([[4], [0]])}
+    >>> s, q = precompute_together(net, None, None, [support, query],
+    ...                            net.DEFAULT_ADAPT_NAMES)
+    >>> tuple(s["item_vec"].shape), tuple(q["item_vec"].shape)
+    ((2, 2, 3), (2, 1, 3))
+    >>> alone = precompute(net, None, None, query, net.DEFAULT_ADAPT_NAMES)
+    >>> torch.equal(q["item_vec"], alone["item_vec"])
+    True
+    """
+    keys = [sorted(part) for part in parts]
+    if not parts or "items" not in parts[0] or any(k != keys[0] for k in keys):
+        return [precompute(model, params, buffers, part, adapt_names) for part in parts]
+    axis = parts[0]["items"].ndim - 1
+    if any(
+        part[k].shape[:axis] != parts[0]["items"].shape[:axis]
+        for part in parts
+        for k in part
+    ):
+        return [precompute(model, params, buffers, part, adapt_names) for part in parts]
+    sizes = [part["items"].shape[axis] for part in parts]
+    joined = {k: torch.cat([part[k] for part in parts], dim=axis) for k in keys[0]}
+    out = precompute(model, params, buffers, joined, adapt_names)
+    pieces = {k: torch.split(v, sizes, dim=axis) for k, v in out.items()}
+    return [{k: v[i] for k, v in pieces.items()} for i in range(len(parts))]
+
+
 def task_loss(
     model: nn.Module,
     params: TensorDict,

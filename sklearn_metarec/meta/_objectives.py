@@ -23,7 +23,15 @@ import torch
 from torch import nn
 from torch.func import vmap
 
-from ._adapt import TensorDict, _call, adapt, adapt_batch, precompute, use_linear
+from ._adapt import (
+    TensorDict,
+    _call,
+    adapt,
+    adapt_batch,
+    precompute,
+    precompute_together,
+    use_linear,
+)
 from ._linear import flatten, linear_terms
 from ._losses import RowLoss, check_loss, masked_mean
 from ._tasks import TaskBatch
@@ -71,12 +79,17 @@ def _query_losses(
     """
     names = adapt_kwargs["adapt_names"]
     if use_linear(model, names, adapt_kwargs.get("linear", "auto")):
+        query_x = batch.query_x
         if not adapted:
+            # Support and query items encoded in one call.
+            support_x, query_x = precompute_together(
+                model, params, buffers, [batch.support_x, batch.query_x], names
+            )
             adapted = adapt(
                 model,
                 params,
                 buffers,
-                batch.support_x,
+                support_x,
                 batch.support_y,
                 batch.support_mask,
                 batch.task_x,
@@ -85,7 +98,7 @@ def _query_losses(
         theta = flatten(adapted, names, 1)
         shared = {k: v for k, v in params.items() if k not in adapted}
         offset, design = linear_terms(
-            model, shared, buffers, batch.query_x, batch.task_x, names
+            model, shared, buffers, query_x, batch.task_x, names
         )
         pred = offset + (design @ theta.unsqueeze(-1)).squeeze(-1)
         return masked_mean(loss(pred, batch.query_y), batch.query_mask)

@@ -332,6 +332,31 @@ def own_items_mask(negatives: torch.Tensor, *own: torch.Tensor) -> torch.Tensor:
     return ~taken[:, negatives + 1]
 
 
+def _ranking_items_together(model, parts):
+    """``model.ranking_items`` of several ``(items, cold_items)`` in one call, so
+    an item that the parts share (a popular item among the support rows, the
+    query rows and the negatives) is encoded once."""
+    flat = torch.cat([items.reshape(-1) for items, _ in parts])
+    cold = None
+    if any(c is not None for _, c in parts):
+        cold = torch.cat(
+            [
+                (c if c is not None else torch.zeros_like(items, dtype=torch.bool))
+                .reshape(-1)
+                .to(torch.bool)
+                for items, c in parts
+            ]
+        )
+    vec, bias = model.ranking_items(flat, cold)
+    sizes = [items.numel() for items, _ in parts]
+    return [
+        (v.reshape(*items.shape, -1), b.reshape(items.shape))
+        for (items, _), v, b in zip(
+            parts, torch.split(vec, sizes), torch.split(bias, sizes), strict=True
+        )
+    ]
+
+
 def ranking_loss(
     model,
     batch,
@@ -393,8 +418,16 @@ def ranking_loss(
     if loss not in RANKING_LOSSES:
         raise ValueError(f"loss must be one of {RANKING_LOSSES}, got {loss!r}")
     sx, qx = batch.support_x, batch.query_x
-    support_vec, _ = model.ranking_items(sx["items"], sx.get("cold_items"))
-    negative_vec, negative_bias = model.ranking_items(negatives.items)
+    (support_vec, _), (query_vec, query_bias), (negative_vec, negative_bias) = (
+        _ranking_items_together(
+            model,
+            [
+                (sx["items"], sx.get("cold_items")),
+                (qx["items"], qx.get("cold_items")),
+                (negatives.items, None),
+            ],
+        )
+    )
     gram = importance_gram(negative_vec, negatives.log_prob)
     prior = model.ranking_prior(batch.task_x.get("user_features"))
     support_weight = batch.support_y * batch.support_mask
@@ -406,7 +439,6 @@ def ranking_loss(
         negative_weight=negative_weight,
         precision=precision,
     )
-    query_vec, query_bias = model.ranking_items(qx["items"], qx.get("cold_items"))
     positive = query_bias + (query_vec * user.unsqueeze(-2)).sum(-1)
     negative = negative_bias + user @ negative_vec.T
     if loss == "softmax":

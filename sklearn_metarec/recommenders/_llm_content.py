@@ -180,7 +180,9 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
     ----------
     encoder_ : transformer
         The fitted text encoder.
-    objective_, net_, history_, user_state_, similarity_, fit_times_
+    objective_, meta_batch_size_, lr_, net_, history_
+        As in :class:`~sklearn_metarec.MetaCFRecommender`.
+    user_state_, similarity_, fit_times_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -212,8 +214,8 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         prior_precision=5.0,
         learn_inner_lr=True,
         adapt="user",
-        meta_batch_size=32,
-        n_support=None,
+        meta_batch_size="auto",
+        n_support=100,
         n_query=10,
         embedding_dim=16,
         hidden_dims=(),
@@ -222,7 +224,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         item_features="auto",
         user_features="auto",
         objective="auto",
-        lr=0.003,
+        lr="auto",
         weight_decay=0.03,
         max_epochs=12,
         early_stopping=False,

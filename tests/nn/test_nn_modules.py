@@ -230,6 +230,64 @@ def test_repeated_items_are_encoded_once_with_the_same_values_and_gradients(
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("interaction", [False, True])
+def test_parts_encoded_together_equal_parts_encoded_alone(interaction):
+    # A training step encodes a batch's support rows, query rows and negatives
+    # in one call (the ranking loss) or two (support and query of the ratings);
+    # values and gradients must be those of one call per part.
+    from sklearn_metarec.meta._adapt import precompute, precompute_together
+    from sklearn_metarec.meta._ranking import _ranking_items_together
+
+    g = torch.Generator().manual_seed(4)
+    support = torch.randint(-1, N_ITEMS, (6, 40), generator=g)
+    query = torch.randint(0, N_ITEMS, (6, 10), generator=g)
+    negatives = torch.arange(N_ITEMS)
+    cold = torch.rand(support.shape, generator=g) < 0.3
+    parts = [(support, cold), (query, None), (negatives, None)]
+    results = []
+    for together in (False, True):
+        net = randomize(make_net(interaction=interaction))
+        if together:
+            ranked = _ranking_items_together(net, parts)
+            rows = precompute_together(
+                net,
+                None,
+                None,
+                [{"items": support, "cold_items": cold}, {"items": query}],
+                net.DEFAULT_ADAPT_NAMES,
+            )
+            # Parts with other keys are precomputed one by one.
+            assert [tuple(r["item_bias"].shape) for r in rows] == [(6, 40), (6, 10)]
+            rows = precompute_together(
+                net,
+                None,
+                None,
+                [{"items": support}, {"items": query}],
+                net.DEFAULT_ADAPT_NAMES,
+            )
+        else:
+            ranked = [net.ranking_items(items, c) for items, c in parts]
+            rows = [
+                precompute(net, None, None, {"items": x}, net.DEFAULT_ADAPT_NAMES)
+                for x in (support, query)
+            ]
+        total = sum(v.square().sum() + b.sum() for v, b in ranked)
+        total = total + sum(r["item_vec"].square().sum() for r in rows)
+        total.backward()
+        grads = [p.grad.clone() for p in net.parameters() if p.grad is not None]
+        values = [t.detach() for v, b in ranked for t in (v, b)]
+        values += [r["item_vec"].detach() for r in rows]
+        results.append((values, grads))
+    (v0, g0), (v1, g1) = results
+    assert [v.shape for v in v0] == [v.shape for v in v1]
+    for a, b in zip(v0, v1):
+        torch.testing.assert_close(b, a)
+    assert len(g0) == len(g1) > 0
+    for a, b in zip(g0, g1):
+        # float32 sums over many rows, in another order
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+
+
 def test_head_parameter_names():
     net = make_net(hidden_dims=(3,))
     names = net.head_parameter_names()

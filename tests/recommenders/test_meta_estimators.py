@@ -429,3 +429,25 @@ def test_average_must_be_a_bool_or_a_first_epoch(average, ratings_log):
     X, y = ratings_log
     with pytest.raises(ValueError, match="average"):
         MetaCFRecommender(average=average, **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "n_tasks, batch, lr", [(10, 32, 0.003), (2400, 100, 0.009375), (10**6, 256, 0.024)]
+)
+def test_auto_meta_batch_size_and_lr_grow_with_the_users(n_tasks, batch, lr):
+    est = MetaCFRecommender()
+    assert est._outer_step(n_tasks) == (batch, pytest.approx(lr))
+    assert MetaCFRecommender(meta_batch_size=64)._outer_step(n_tasks) == (64, 0.006)
+    assert MetaCFRecommender(lr=0.01)._outer_step(n_tasks)[1] == 0.01
+
+
+def test_resolved_meta_batch_size_is_the_one_used():
+    X, y = synthetic_log()
+    est = MetaCFRecommender(**FAST).fit(X, y)
+    assert (est.meta_batch_size_, est.lr_) == (32, 0.003)
+    assert (est.net_.batch_size, est.net_.lr) == (32, 0.003)
+    n_users = X["user_id"].nunique()
+    fixed = MetaCFRecommender(meta_batch_size=7, lr=0.01, **FAST).fit(X, y)
+    assert fixed.meta_batch_size_ == 7
+    per_epoch = [len(epoch["batches"]) for epoch in fixed.history_]
+    assert per_epoch == [-(-n_users // 7)] * FAST["max_epochs"]
