@@ -4,11 +4,14 @@ Two parts, on synthetic logs from
 :func:`~sklearn_metarec.datasets.make_interactions` (user id, item id, title and
 genres; every user rates ``--ratings-per-user`` items on average):
 
-1. **Fit**: :class:`~sklearn_metarec.MetaCFRecommender` and, as the reference,
-   :class:`~sklearn_metarec.baselines.BiasRecommender` are fitted one after the other
-   in one process per size (10k, 50k and 200k users over 5k items by default); the
-   table gives wall time and peak memory of each fit and how both grow against the
-   smallest size.
+1. **Fit**: :class:`~sklearn_metarec.MetaCFRecommender` (default parameters
+   unless ``--max-epochs``) beside implicit's ALS (``bench_topn.ALSPeer``), EASE
+   (where its dense item x item matrices fit in ``EASE_MAX_GIB``) and
+   :class:`~sklearn_metarec.baselines.BiasRecommender`, one fresh process per
+   (size, estimator) (10k, 50k and 200k users over 50k items, 100 ratings per
+   user: 1M, 5M and 20M ratings, by default); the table gives wall time and peak
+   memory of each fit, how both grow against the smallest size, and the exponent
+   of fit time against the number of ratings.
 2. **Serving memory**: on 100k users x 50k items, one process per estimator fits it,
    then measures ``predict`` on 100k and 1M rows (and, for reference, on 1M rows with
    the row chunking switched off) and ``recommend(n=10)`` for 10k and for all 100k
@@ -36,13 +39,16 @@ kernel's high-water mark, reset at the start of the call, or a 20 ms RSS sampler
 
 Usage::
 
-    python benchmarks/bench_scale.py [--sizes 10000,50000,200000] [--n-items 5000]
-        [--ratings-per-user 20] [--max-epochs 2] [--serve-users 100000]
-        [--serve-items 50000] [--serve-max-epochs 1] [--predict-rows 1000000]
+    python benchmarks/bench_scale.py [--sizes 10000,50000,200000] [--n-items 50000]
+        [--ratings-per-user 100] [--max-epochs N] [--fit-estimators ...]
+        [--serve-users 100000]
+        [--serve-items 50000] [--serve-ratings-per-user 20] [--serve-max-epochs 1]
+        [--predict-rows 1000000]
         [--torch-threads 1] [--skip-fit] [--skip-serve] [--skip-ml1m] [--profile]
         [--quick] [--no-write]
 
-The tables are printed and written to section ``scale`` of ``docs/benchmarks.md``
+The tables are printed and written to sections ``scale`` (fit), ``scale_serve``
+and ``scale_ml1m`` of ``docs/benchmarks.md``, each only by a run of its part
 (``--quick``, tiny sizes for a smoke test, never writes).
 """
 
@@ -74,6 +80,7 @@ QUICK = {
     "max_epochs": 1,
     "serve_users": 2000,
     "serve_items": 1000,
+    "serve_ratings_per_user": 20,
     "predict_rows": 100_000,
 }
 
@@ -113,13 +120,30 @@ def _measure(label: str, call) -> tuple[dict, object]:
     return row, result
 
 
-def _estimator(name: str, max_epochs: int, random_state: int = 0):
+FIT_ESTIMATORS = ("bias", "als", "ease", "metacf")
+#: EASE runs where its dense item x item matrices (the Gram matrix, its inverse
+#: and the weights, float64) take at most this much memory.
+EASE_MAX_GIB = 8.0
+
+
+def _ease_gib(n_items: int) -> float:
+    return 3 * 8 * n_items**2 / 2**30
+
+
+def _estimator(name: str, max_epochs: int | None, random_state: int = 0):
     from sklearn_metarec import MetaCFRecommender
-    from sklearn_metarec.baselines import BiasRecommender
+    from sklearn_metarec.baselines import BiasRecommender, EASERecommender
 
     if name == "bias":
         return BiasRecommender()
-    return MetaCFRecommender(max_epochs=max_epochs, random_state=random_state)
+    if name == "als":
+        from bench_topn import ALSPeer
+
+        return ALSPeer(random_state=random_state)
+    if name == "ease":
+        return EASERecommender()
+    epochs = {} if max_epochs is None else {"max_epochs": max_epochs}
+    return MetaCFRecommender(random_state=random_state, **epochs)
 
 
 def _data(n_users: int, n_items: int, ratings_per_user: int):
@@ -139,19 +163,18 @@ def _data(n_users: int, n_items: int, ratings_per_user: int):
 
 
 def fit_case(cfg: dict) -> dict:
-    """Fit BiasRecommender, then MetaCFRecommender, on one synthetic log."""
+    """Fit one estimator (``cfg["estimator"]``) on one synthetic log."""
     X, y, info = _data(cfg["n_users"], cfg["n_items"], cfg["ratings_per_user"])
     info["rss_after_data_mib"] = rss_mib()
-    rows = []
-    for name in ("bias", "metacf"):
-        est = _estimator(name, cfg["max_epochs"])
-        row, _ = _measure(f"fit {name}", lambda est=est: est.fit(X, y))
-        row["estimator"] = name
-        if hasattr(est, "history_"):
-            row["epochs_s"] = float(sum(est.history_[:, "dur"]))
-        rows.append(row)
-        del est
-    return {**info, "rows": rows}
+    name = cfg["estimator"]
+    est = _estimator(name, cfg["max_epochs"])
+    row, _ = _measure(f"fit {name}", lambda: est.fit(X, y))
+    row["estimator"] = name
+    row["steps"] = dict(getattr(est, "fit_times_", {}))
+    if hasattr(est, "meta_batch_size_"):
+        row["meta_batch_size"] = est.meta_batch_size_
+        row["epochs"] = len(est.history_)
+    return {**info, "rows": [row]}
 
 
 def serve_case(cfg: dict) -> dict:
@@ -275,14 +298,37 @@ def run_child(cfg: dict) -> dict:
 
 
 # --------------------------------------------------------------------- tables
+def growth_exponents(results: list[dict]) -> dict[str, float]:
+    """Per estimator, the least-squares slope of log fit time against log ratings
+    over the sizes it ran at (NaN with fewer than two)."""
+    import numpy as np
+
+    points: dict[str, list] = {}
+    for res in results:
+        for row in res["rows"]:
+            points.setdefault(row["estimator"], []).append(
+                (res["n_ratings"], row["wall_s"])
+            )
+    out = {}
+    for name, pts in points.items():
+        n, t = np.log(np.array(pts, dtype=float)).T
+        out[name] = float(np.polyfit(n, t, 1)[0]) if len(pts) > 1 else float("nan")
+    return out
+
+
 def fit_table(results: list[dict]) -> list[dict]:
-    """One row per (size, estimator); growth against the first size."""
-    first = {row["estimator"]: row for row in results[0]["rows"]}
-    n0, r0 = results[0]["n_users"], results[0]["n_ratings"]
+    """One row per (size, estimator); growth against the estimator's first size."""
+    first: dict = {}
+    for res in results:
+        for row in res["rows"]:
+            first.setdefault(row["estimator"], (res, row))
+    exponents = growth_exponents(results)
     table = []
     for res in results:
         for row in res["rows"]:
-            ref = first[row["estimator"]]
+            res0, ref = first[row["estimator"]]
+            n0, r0 = res0["n_users"], res0["n_ratings"]
+            steps = row.get("steps", {})
             table.append(
                 {
                     "users": f"{res['n_users']:,}",
@@ -290,9 +336,11 @@ def fit_table(results: list[dict]) -> list[dict]:
                     "ratings": f"{res['n_ratings']:,}",
                     "estimator": row["estimator"],
                     "fit s": row["wall_s"],
+                    "meta-train s": steps.get("meta-train", float("nan")),
                     "fit s / first": _ratio(row["wall_s"], ref["wall_s"]),
-                    "users / first": res["n_users"] / n0,
                     "ratings / first": res["n_ratings"] / r0,
+                    "time exponent": exponents[row["estimator"]],
+                    "users / first": res["n_users"] / n0,
                     "RSS before MiB": row["rss_before_mib"],
                     "peak RSS MiB": row["peak_rss_mib"],
                     "fit peak - before MiB": row["delta_mib"],
@@ -372,19 +420,27 @@ def describe(args, fit_results, serve_results, elapsed, ml1m=(), profile=None) -
     if fit_results:
         data = fit_results[-1]
         parts.append(
-            "### Fit time and memory against the number of users\n\n"
+            "### Fit time and memory against the number of interactions\n\n"
             f"`make_interactions(n_users, {args.n_items:,} items, "
             f"{args.ratings_per_user} x n_users ratings, random_state=0)` (user id, "
-            "item id, title, genres; the largest log takes "
-            f"{data['make_interactions_s']:.1f} s to generate and "
-            f"{data['X_mib']:.0f} MiB). One fresh process per size fits "
-            "`BiasRecommender()` then "
-            f"`MetaCFRecommender(max_epochs={args.max_epochs}, random_state=0)` "
-            "(other parameters default: ridge inner solver, embedding_dim=16, "
-            "meta_batch_size=32, title and genres as item features), torch on "
-            f"{args.torch_threads} thread. *fit peak - before* is the peak RSS "
-            "during `fit` above the RSS just before it (the log is already in "
-            "memory); */ first* columns divide by the smallest size.\n\n"
+            "item id, title, genres; power-law item popularity; the largest log "
+            f"takes {data['make_interactions_s']:.1f} s to generate and "
+            f"{data['X_mib']:.0f} MiB). One fresh process per size and estimator: "
+            "`BiasRecommender()`, `ALSPeer()` (implicit's ALS, 64 factors, 15 "
+            "iterations, binary interactions, its own threads), "
+            "`EASERecommender()` (only where its three dense item x item float64 "
+            f"matrices take at most {EASE_MAX_GIB:.0f} GiB: "
+            f"{_ease_gib(args.n_items):.1f} GiB for {args.n_items:,} items"
+            f"{'' if _ease_gib(args.n_items) <= EASE_MAX_GIB else ', so not run'}) "
+            "and `MetaCFRecommender("
+            + ("" if args.max_epochs is None else f"max_epochs={args.max_epochs}, ")
+            + "random_state=0)` (default parameters otherwise: "
+            f"meta_batch_size='auto' gives {_batches(fit_results)}), torch on "
+            f"{args.torch_threads} thread. *time exponent* is the slope of log "
+            "fit time against log ratings over the sizes (1: linear). *fit peak - "
+            "before* is the peak RSS during `fit` above the RSS just before it "
+            "(the log is already in memory; *peak RSS* is the process's); */ "
+            "first* columns divide by the smallest size.\n\n"
             + markdown_table(fit_table(fit_results), floatfmt=".2f")
         )
     if serve_results:
@@ -426,12 +482,18 @@ def main(argv=None) -> str:
         return ""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,50000,200000")
-    parser.add_argument("--n-items", type=int, default=5000)
-    parser.add_argument("--ratings-per-user", type=int, default=20)
-    parser.add_argument("--max-epochs", type=int, default=2)
+    parser.add_argument("--n-items", type=int, default=50_000)
+    parser.add_argument("--ratings-per-user", type=int, default=100)
+    parser.add_argument(
+        "--max-epochs", type=int, default=None, help="MetaCF's (default: its own)"
+    )
+    parser.add_argument(
+        "--fit-estimators", default=",".join(FIT_ESTIMATORS), help="comma list"
+    )
     parser.add_argument("--serve-users", type=int, default=100_000)
     parser.add_argument("--serve-items", type=int, default=50_000)
     parser.add_argument("--serve-max-epochs", type=int, default=1)
+    parser.add_argument("--serve-ratings-per-user", type=int, default=20)
     parser.add_argument("--predict-rows", type=int, default=1_000_000)
     parser.add_argument(
         "--torch-threads",
@@ -471,8 +533,10 @@ def main(argv=None) -> str:
 
     fit_results = []
     if not args.skip_fit:
+        names = [n.strip() for n in args.fit_estimators.split(",") if n.strip()]
+        if _ease_gib(args.n_items) > EASE_MAX_GIB:
+            names = [n for n in names if n != "ease"]
         for n_users in sizes:
-            print(f"fit, {n_users:,} users", file=sys.stderr)
             cfg = {
                 **common,
                 "kind": "fit",
@@ -481,7 +545,15 @@ def main(argv=None) -> str:
                 "ratings_per_user": args.ratings_per_user,
                 "max_epochs": args.max_epochs,
             }
-            fit_results.append({**cfg, **run_child(cfg)})
+            result = None
+            for name in names:
+                print(f"fit, {n_users:,} users, {name}", file=sys.stderr)
+                out = run_child({**cfg, "estimator": name})
+                if result is None:
+                    result = {**cfg, **out}
+                else:
+                    result["rows"] += out["rows"]
+            fit_results.append(result)
     serve_results = []
     if not args.skip_serve:
         for name in ("bias", "metacf"):
@@ -492,7 +564,7 @@ def main(argv=None) -> str:
                 "estimator": name,
                 "n_users": args.serve_users,
                 "n_items": args.serve_items,
-                "ratings_per_user": args.ratings_per_user,
+                "ratings_per_user": args.serve_ratings_per_user,
                 "max_epochs": args.serve_max_epochs,
                 "predict_rows": args.predict_rows,
             }
@@ -517,19 +589,29 @@ def main(argv=None) -> str:
             }
             profile = run_child(cfg)
     elapsed = time.perf_counter() - total
-    body = describe(args, fit_results, serve_results, elapsed)
+    body = describe(args, fit_results, [], elapsed)
+    serve_body = describe(args, [], serve_results, elapsed)
     ml1m_body = describe(args, [], [], elapsed, ml1m, profile)
-    print(body if fit_results or serve_results else ml1m_body)
+    for part, shown in ((body, fit_results), (serve_body, serve_results)):
+        if shown:
+            print(part)
     if not (args.quick or args.no_write):
         command = " ".join(["python benchmarks/bench_scale.py", *argv])
-        # Each part has its own section, so a run of one part keeps the other's.
-        if fit_results or serve_results:
+        # Each part has its own section, so a run of one part keeps the others'.
+        if fit_results:
             path = write_section(
                 "scale",
-                "Scaling: fit time and memory against users; predict / recommend "
-                "memory",
+                "Scaling: fit time and memory against the number of interactions",
                 command,
                 body,
+            )
+            print(f"wrote {path}", file=sys.stderr)
+        if serve_results:
+            path = write_section(
+                "scale_serve",
+                "Scaling: memory of predict and recommend",
+                command,
+                serve_body,
             )
             print(f"wrote {path}", file=sys.stderr)
         if ml1m or profile is not None:
@@ -542,6 +624,18 @@ def main(argv=None) -> str:
             )
             print(f"wrote {path}", file=sys.stderr)
     return body
+
+
+def _batches(fit_results: list[dict]) -> str:
+    sizes = sorted(
+        {
+            row["meta_batch_size"]
+            for res in fit_results
+            for row in res["rows"]
+            if "meta_batch_size" in row
+        }
+    )
+    return f"{', '.join(map(str, sizes)) or 'no'} users per outer step"
 
 
 def _ratio(value: float, reference: float) -> float:

@@ -130,9 +130,15 @@ def test_bench_scale_cases_run():
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     common = {"torch_threads": 0, "n_items": 40, "ratings_per_user": 5}
-    fit = bench.fit_case({**common, "n_users": 60, "max_epochs": 1})
-    assert [r["estimator"] for r in fit["rows"]] == ["bias", "metacf"]
+    fits = [
+        bench.fit_case({**common, "n_users": 60, "max_epochs": 1, "estimator": name})
+        for name in ("bias", "ease", "metacf")
+    ]
+    fit = {**fits[0], "rows": [row for f in fits for row in f["rows"]]}
+    assert [r["estimator"] for r in fit["rows"]] == ["bias", "ease", "metacf"]
     assert fit["n_ratings"] == 300
+    assert fit["rows"][-1]["meta_batch_size"] == 32
+    assert set(fit["rows"][-1]["steps"]) >= {"meta-train", "neighbours"}
     serve = bench.serve_case(
         {**common, "n_users": 60, "estimator": "bias", "max_epochs": 1}
         | {"predict_rows": 500}
@@ -141,9 +147,13 @@ def test_bench_scale_cases_run():
     assert calls[0] == "fit" and calls[-1] == "recommend 60 users"
     for row in fit["rows"] + serve["rows"]:
         assert row["wall_s"] >= 0 and row["peak_rss_mib"] >= row["rss_before_mib"] > 0
-    results = [{**common, "n_users": 60, **fit}]
+    bigger = {**fit, "n_ratings": 600, "rows": [dict(r) for r in fit["rows"]]}
+    for row in bigger["rows"]:
+        row["wall_s"] *= 4.0  # 4x the time for 2x the ratings: exponent 2
+    results = [{**common, "n_users": 60, **fit}, {**common, "n_users": 120, **bigger}]
     table = bench.fit_table(results)
-    assert table[1]["fit s / first"] == pytest.approx(1.0)
+    assert [r["fit s / first"] for r in table] == pytest.approx([1.0] * 3 + [4.0] * 3)
+    assert [r["time exponent"] for r in table] == pytest.approx([2.0] * 6)
     assert len(bench.serve_table([{"estimator": "bias", **serve}])) == len(calls)
 
 
