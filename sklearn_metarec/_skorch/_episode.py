@@ -12,6 +12,9 @@ device handling.
 
 from __future__ import annotations
 
+import queue
+import threading
+
 import numpy as np
 import torch
 from skorch import NeuralNet
@@ -144,6 +147,17 @@ class EpisodeNet(NeuralNet):
     def get_dataset(self, X, y=None):
         return super().get_dataset(np.asarray(X, dtype=np.int64), None)
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # The next training batch is drawn (sampled, split and padded: numpy work
+        # that releases the GIL for its sorts and gathers) in a thread while the
+        # current one trains. One thread draws them in order, so the episodes,
+        # and the model, are those of a plain loop.
+        if iterator is not None and training:
+            iterator = _prefetched(iterator)
+        return super().run_single_epoch(
+            iterator, training, prefix, step_fn, **fit_params
+        )
+
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         # skorch stops training quietly on KeyboardInterrupt and returns a net that
         # looks trained. The estimators discard an interrupted fit instead (see
@@ -158,6 +172,54 @@ class EpisodeNet(NeuralNet):
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt as exc:
             raise _Interrupted(exc) from None
+
+
+_DONE = object()
+
+
+def _prefetched(iterable, depth: int = 1):
+    """Iterate ``iterable`` in a background thread, ``depth`` items ahead.
+
+    An exception raised while drawing is re-raised here, in the consumer's
+    thread, at the item where it occurred; leaving the loop early (an exception
+    in the training step, a KeyboardInterrupt) stops the thread after the item
+    it is drawing.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def draw():
+        try:
+            for item in iterable:
+                if not put((item, None)):
+                    return
+        except BaseException as exc:  # re-raised by the consumer
+            put((_DONE, exc))
+            return
+        put((_DONE, None))
+
+    worker = threading.Thread(target=draw, name="episode-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = items.get()
+            if item is _DONE:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 class _Interrupted(BaseException):

@@ -682,8 +682,8 @@ default=()
         cold = (unique % 2).bool() if cold_items is not None else None
         vec, bias = encoder(rows, cold=cold, **self._item_inputs(rows))
         return (
-            vec[inverse].reshape(*items.shape, vec.shape[-1]),
-            bias[inverse].reshape(items.shape),
+            vec.index_select(0, inverse).reshape(*items.shape, vec.shape[-1]),
+            bias.index_select(0, inverse).reshape(items.shape),
         )
 
     def _item_inputs(self, items: torch.Tensor) -> dict:

@@ -451,3 +451,35 @@ def test_resolved_meta_batch_size_is_the_one_used():
     assert fixed.meta_batch_size_ == 7
     per_epoch = [len(epoch["batches"]) for epoch in fixed.history_]
     assert per_epoch == [-(-n_users // 7)] * FAST["max_epochs"]
+
+
+def test_training_batches_are_drawn_ahead_in_order():
+    import threading
+
+    from sklearn_metarec._skorch._episode import _prefetched
+
+    assert list(_prefetched(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("bad episode")
+
+    drawn = _prefetched(failing())
+    assert next(drawn) == 1
+    with pytest.raises(ValueError, match="bad episode"):
+        next(drawn)
+    before = threading.active_count()
+    early = _prefetched(iter(range(10**6)))
+    assert next(early) == 0
+    early.close()  # the consumer stops: so does the thread
+    assert threading.active_count() == before
+
+
+def test_drawing_ahead_leaves_the_model_unchanged(monkeypatch):
+    from sklearn_metarec._skorch import _episode
+
+    X, y = synthetic_log()
+    ahead = MetaCFRecommender(**FAST).fit(X, y).predict(X)
+    monkeypatch.setattr(_episode, "_prefetched", lambda iterable: iterable)
+    in_turn = MetaCFRecommender(**FAST).fit(X, y).predict(X)
+    np.testing.assert_array_equal(ahead, in_turn)
