@@ -33,9 +33,12 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .utils._data import (
+    _SMALL_BATCH,
+    INTERACTION_COLUMNS,
     IdIndex,
     Interactions,
     _as_id_array,
+    _first_rows,
     _same_value,
     check_ids,
     check_interactions,
@@ -1001,15 +1004,57 @@ default=None
         item_columns = [c for c in self._item_side_parts[0].columns if c in data.side]
         user_columns = [c for c in self._user_side_parts[0].columns if c in data.side]
         item_side = user_side = None
-        if item_columns or user_columns:
+        assigned = {*item_columns, *user_columns, *INTERACTION_COLUMNS}
+        if len(data.side) <= _SMALL_BATCH and all(c in assigned for c in data.side):
+            # A few rows (partial_fit of a user): checked in place, and only the
+            # new ids' rows are taken (pandas' per-call overhead dominates here).
+            item_side, user_side = (
+                self._small_side(data, columns, kind)
+                for columns, kind in ((item_columns, "item"), (user_columns, "user"))
+            )
+        elif item_columns or user_columns:
             item_side, user_side = split_side_information(
                 data, item_columns=item_columns, user_columns=user_columns
             )
-        for side, kind in ((item_side, "item"), (items, "item")):
-            self._check_unchanged(side, kind, "X" if side is item_side else "items")
-        for side, kind in ((user_side, "user"), (users, "user")):
-            self._check_unchanged(side, kind, "X" if side is user_side else "users")
+            self._check_unchanged(item_side, "item", "X")
+            self._check_unchanged(user_side, "user", "X")
+        self._check_unchanged(items, "item", "items")
+        self._check_unchanged(users, "user", "users")
         return item_side, user_side
+
+    def _small_side(self, data: Interactions, columns: list, kind: str):
+        """:meth:`_known_side` of a few rows for one kind: the rows of an id must
+        agree, and a known id must agree with the model. Returns the side rows of
+        the new ids (None when there are none), read column by column: on a few
+        rows pandas' per-call cost dominates, more so across many columns."""
+        if not columns:
+            return None
+        side = data.side
+        ids = data.items if kind == "item" else data.users
+        arrays = [side._get_column_array(side.columns.get_loc(c)) for c in columns]
+        values = np.empty((len(side), len(columns)), dtype=object)
+        for k, array in enumerate(arrays):
+            values[:, k] = _object_values(array)
+        rows = np.asarray(_first_rows(values, ids, columns, range(len(columns)), kind))
+        index = self.item_index_ if kind == "item" else self.user_index_
+        pos = index.get_positions(ids[rows])
+        known = pos >= 0
+        if known.any():
+            self._check_known(
+                kind,
+                "X",
+                ids[rows[known]],
+                pos[known],
+                {c: values[rows[known], k] for k, c in enumerate(columns)},
+            )
+        new = rows[~known]
+        if not len(new):
+            return None
+        return pd.DataFrame(  # each column keeps its dtype
+            {c: array.take(new) for c, array in zip(columns, arrays)},
+            index=pd.Index(ids[new], dtype=object, name=f"{kind}_id"),
+            copy=False,
+        )
 
     def _check_tables(self, data: Interactions, items, users) -> None:
         """Tables given after fit: no column twice, and valid item side columns."""
@@ -1026,22 +1071,33 @@ default=None
         known = pos >= 0
         if not known.any():
             return
-        held = self._side_values(kind)
-        columns = [c for c in side.columns if c in held]
-        if not columns:
-            return
         given_rows = np.flatnonzero(known)
-        for column in columns:
-            given = side[column].to_numpy(dtype=object)[given_rows]
-            kept = held[column][pos[known]]
-            differs = _differs(given, kept)
+        self._check_known(
+            kind,
+            source,
+            side.index[given_rows],
+            pos[known],
+            {c: side[c].to_numpy(dtype=object)[given_rows] for c in side.columns},
+        )
+
+    def _check_known(self, kind: str, source: str, ids, pos, given: dict) -> None:
+        """Raise if the values ``given`` (column -> object array) of known
+        ``ids`` (at positions ``pos``) differ from those the model holds."""
+        held = self._side_values(kind)
+        for column, values in given.items():
+            if column not in held:
+                continue
+            kept = held[column][pos]
+            differs = _differs(values, kept)
             if not differs.any():
                 continue
             row = int(np.flatnonzero(differs)[0])
-            id_ = side.index[np.flatnonzero(known)[row]]
+            id_, given_value = ids[row], values[row]
+            if isinstance(id_, np.generic):  # the id as the user wrote it
+                id_ = id_.item()
             raise ValueError(
                 f"{kind.capitalize()} {id_!r} is known with {column!r} = "
-                f"{kept[row]!r}, but {source} gives {given[row]!r}. The side "
+                f"{kept[row]!r}, but {source} gives {given_value!r}. The side "
                 f"information of a known {kind} cannot change; give it only for "
                 f"new {kind}s (or leave the column out)."
             )
@@ -1321,7 +1377,8 @@ def _side_rows(sources, columns, ids, name) -> pd.DataFrame:
         and len(first) == len(index)
         and first.index.equals(index)
     ):
-        return first[columns]  # the common case: the rows of X, in order
+        # The common case: the rows of X, in order.
+        return first if list(first.columns) == columns else first[columns]
     out = {}
     for column in columns:
         for source in sources:
@@ -1333,6 +1390,18 @@ def _side_rows(sources, columns, ids, name) -> pd.DataFrame:
                 break
     frame = pd.DataFrame(out, index=index, columns=list(columns))
     return frame
+
+
+def _object_values(array) -> np.ndarray:
+    """A column's values as an object array, missing values as NaN; quick for a
+    few rows of a categorical (pandas' own conversion costs far more there)."""
+    if isinstance(array, pd.Categorical):
+        codes = array.codes
+        taken = array.categories.take(np.maximum(codes, 0))
+        out = taken.to_numpy(dtype=object, copy=True)
+        out[codes < 0] = np.nan
+        return out
+    return np.asarray(array, dtype=object)
 
 
 def _differs(given: np.ndarray, kept: np.ndarray) -> np.ndarray:

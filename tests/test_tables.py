@@ -101,6 +101,35 @@ def test_changed_side_information_of_a_known_item_names_the_item(log, method):
     assert "new" not in model.user_index_  # nothing changed
 
 
+@pytest.mark.parametrize("few_rows", [True, False], ids=["few-rows", "pandas"])
+def test_a_few_rows_are_checked_as_many_are(log, monkeypatch, few_rows):
+    # partial_fit of a few rows checks and splits side information in plain
+    # Python; it must agree with the pandas path of larger batches.
+    import sklearn_metarec.base as base
+
+    if not few_rows:
+        monkeypatch.setattr(base, "_SMALL_BATCH", 0)
+    X, y = log
+    model = MetaCFRecommender(**FAST).fit(X, y)
+    rows = X.iloc[:4].assign(user_id="new")
+    rows.loc[rows.index[3], "item_id"] = 10**6  # new, with its title and genres
+    model.partial_fit(rows, [4.0, 3.0, 5.0, 2.0])
+    assert (
+        model.item_features_.loc[10**6].tolist()
+        == rows.iloc[3][list(model.item_features_.columns)].tolist()
+    )
+    again = rows.assign(user_id="other")
+    again.loc[again.index[1], "title"] = "Changed"
+    with pytest.raises(ValueError, match="is known with 'title'"):
+        model.partial_fit(again, [4.0, 3.0, 5.0, 2.0])
+    twice = pd.concat([rows.iloc[:1], rows.iloc[1:2]]).assign(
+        user_id="third", item_id=10**6 + 1
+    )
+    twice.loc[twice.index[1], "title"] = "Other"  # a new item, two titles
+    with pytest.raises(ValueError, match="two different values in side column"):
+        model.partial_fit(twice, [4.0, 3.0])
+
+
 def test_known_side_information_given_again_unchanged_is_accepted(log):
     X, y = log
     model = MetaCFRecommender(**FAST).fit(X, y)

@@ -749,6 +749,17 @@ def _dedupe_small(side, values, ids, columns, kind) -> pd.DataFrame:
     the same checks in plain Python, which beats pandas' per-call overhead here.
     ``values`` is ``side`` as an object array."""
     positions = [side.columns.get_loc(c) for c in columns]
+    rows = _first_rows(values, ids, columns, positions, kind)
+    # Taken from ``side`` itself so that every column keeps its dtype.
+    out = side.iloc[rows, positions]
+    out.index = pd.Index(ids[rows], dtype=object, name=f"{kind}_id")
+    return out
+
+
+def _first_rows(values, ids, columns, positions, kind) -> list:
+    """The first row of each id of ``ids`` (in order of first appearance), after
+    checking that its other rows agree in ``columns`` (at ``positions`` of the
+    object array ``values``)."""
     first: dict = {}
     for row, id_ in enumerate(ids.tolist()):
         origin = first.setdefault(id_, row)
@@ -762,11 +773,7 @@ def _dedupe_small(side, values, ids, columns, kind) -> pd.DataFrame:
                     f"column {column!r}: {a!r} and {b!r}. Side information must take "
                     f"one value per {kind}."
                 )
-    rows = list(first.values())
-    # Taken from ``side`` itself so that every column keeps its dtype.
-    out = side.iloc[rows, positions]
-    out.index = pd.Index(ids[rows], dtype=object, name=f"{kind}_id")
-    return out
+    return list(first.values())
 
 
 def _same_value(a, b) -> bool:
