@@ -141,11 +141,12 @@ class SideFeatureEncoder:
         n = len(side)
         categorical = np.full((n, len(self.categorical_)), -1, dtype=np.int64)
         for k, column in enumerate(self.categorical_):
-            strings = _strings(side[column])
             if n <= _SMALL:  # a few new users or items: dict lookups beat pandas
                 lookup = self._lookup(column)
-                categorical[:, k] = [lookup.get(v, -1) for v in strings.tolist()]
+                strings = _few_strings(side[column].tolist())
+                categorical[:, k] = [lookup.get(v, -1) for v in strings]
                 continue
+            strings = _strings(side[column])
             codes = self.vocabularies_[column].get_indexer(strings)
             categorical[:, k] = np.where(strings == "", -1, codes)
         multi = [
@@ -196,15 +197,20 @@ def _numeric(values: pd.Series, column: str) -> np.ndarray:
     return arr
 
 
+def _few_strings(values: list) -> list:
+    """:func:`_strings` of a list, in plain Python."""
+    return [
+        ""
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+        else (v.strip() if isinstance(v, str) else str(v))
+        for v in values
+    ]
+
+
 def _strings(values: pd.Series) -> pd.Series:
     """Values as stripped strings, missing as ''."""
     if len(values) <= _SMALL:  # partial_fit of a few users: plain Python is faster
-        out = [
-            ""
-            if v is None or v is pd.NA or (isinstance(v, float) and v != v)
-            else (v.strip() if isinstance(v, str) else str(v))
-            for v in values.tolist()
-        ]
+        out = _few_strings(values.tolist())
         return pd.Series(out, index=values.index, dtype=object)
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = pd.Series(values.cat.categories.astype(str).str.strip())
