@@ -22,6 +22,7 @@ import time
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from .._similar import SimilarItemsMixin
@@ -107,6 +108,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     ``warmup_reg``, ``item_refit_reg``, ``n_neighbors``, ``average``,
     ``ranking_loss``, ``n_negatives``, ``relevance_threshold`` and ``like_weight``.
     """
+
+    _lazy_caches = (*BaseRecommender._lazy_caches, "_similarity_t_cache")
 
     def _predicts_ratings(self) -> bool:
         return self._rating
@@ -278,6 +281,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             self.user_state_ = self._adapt_all(batch)
         with self._fit_step(times, "neighbours"):
             self.similarity_ = self._fit_neighbours(batch)
+            self._similarity_t_cache = {}
         with self._fit_step(times, "rating scale"):
             self._rating_mean = float(batch.y.mean()) if self._rating else None
             self._rating_scale = self._fit_rating_scale(batch)
@@ -605,7 +609,29 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         neighbours: they neither get an offset nor lend their residuals.
         """
         residual, rated = self._user_residuals(users)
-        return neighbour_offsets(residual, rated, self.similarity_, _NEIGHBOUR_REG)
+        return neighbour_offsets(
+            residual,
+            rated,
+            self.similarity_,
+            _NEIGHBOUR_REG,
+            similarity_t=self._similarity_t(),
+        )
+
+    def _similarity_t(self) -> sp.csr_matrix:
+        """``similarity_.T`` as CSR, built once per fit (recommend's blocks of
+        users each need it); kept in a holder filled in place, so that predict
+        leaves ``__dict__`` as it was."""
+        holder = getattr(self, "_similarity_t_cache", None)
+        if holder is None:  # unpickled: lazy caches are not stored
+            holder = self._similarity_t_cache = {}
+        similarity = self.similarity_
+        cached = holder.get("t")
+        if cached is None or cached[0] is not similarity:
+            with self._lock("caches"):
+                cached = holder.get("t")
+                if cached is None or cached[0] is not similarity:
+                    cached = holder["t"] = (similarity, similarity.T.tocsr())
+        return cached[1]
 
     def _user_residuals(self, users: np.ndarray):
         """Sparse residuals and rated cells of ``users`` (sorted, unique positions)

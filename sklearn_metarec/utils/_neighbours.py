@@ -108,7 +108,9 @@ def residual_similarity(
     return similarity
 
 
-def neighbour_offsets(residual, rated, similarity, reg: float) -> np.ndarray:
+def neighbour_offsets(
+    residual, rated, similarity, reg: float, *, similarity_t=None
+) -> np.ndarray:
     """Similarity-weighted mean residual of each user on each item.
 
     ``sum_j s_ij res_uj / (sum_j s_ij + reg)`` over the items ``j`` the user rated
@@ -123,6 +125,10 @@ def neighbour_offsets(residual, rated, similarity, reg: float) -> np.ndarray:
     reg : float
         Added to the sum of similarities: shrinks the offset when the user rated
         few neighbours.
+    similarity_t : csr_matrix of shape (n_items, n_items), default=None
+        ``similarity.T`` as CSR, for callers that compute offsets block after
+        block: scipy would otherwise convert the transpose at every call (the
+        bulk of the time for a few users of a large catalogue).
 
     Returns
     -------
@@ -136,8 +142,9 @@ def neighbour_offsets(residual, rated, similarity, reg: float) -> np.ndarray:
     >>> neighbour_offsets(res, rated, sim, reg=1.0).tolist()
     [[0.0, 0.5]]
     """
-    num = (residual @ similarity.T).toarray()
-    den = (rated @ similarity.T).toarray()
+    transposed = similarity.T if similarity_t is None else similarity_t
+    num = (residual @ transposed).toarray()
+    den = (rated @ transposed).toarray()
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / (den + reg), 0.0)
 

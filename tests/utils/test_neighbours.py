@@ -90,3 +90,21 @@ def test_offsets_at_cells_equal_the_dense_offsets():
     at = neighbour_offsets_at(residual, rated, similarity, qu, qi, 0.5)
     np.testing.assert_allclose(at, dense[qu, qi], rtol=1e-12, atol=1e-12)
     assert np.count_nonzero(at) > 100
+
+
+def test_offsets_from_a_precomputed_transpose_are_identical():
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, 60, 800), rng.integers(0, 90, 800)
+    residual, rated = cell_means(users, items, rng.normal(size=800), (60, 90))
+    similarity = residual_similarity(residual, 10, 5.0)
+    block = slice(0, 25)
+    np.testing.assert_array_equal(
+        neighbour_offsets(
+            residual[block],
+            rated[block],
+            similarity,
+            0.5,
+            similarity_t=similarity.T.tocsr(),
+        ),
+        neighbour_offsets(residual[block], rated[block], similarity, 0.5),
+    )
