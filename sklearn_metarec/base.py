@@ -1077,7 +1077,11 @@ default=None
             source,
             side.index[given_rows],
             pos[known],
-            {c: side[c].to_numpy(dtype=object)[given_rows] for c in side.columns},
+            {
+                c: side[c].to_numpy(dtype=object)[given_rows]
+                for c in side.columns
+                if c in self._side_values(kind)
+            },
         )
 
     def _check_known(self, kind: str, source: str, ids, pos, given: dict) -> None:
@@ -1202,6 +1206,16 @@ default=None
                     self._seen_parts = parts
         return parts[0]
 
+    def _cache_holder(self, name: str) -> dict:
+        """The dict in attribute ``name`` that a lazy cache is filled into in
+        place (so that predict leaves ``__dict__`` as it was); a new one after
+        unpickling, which does not store lazy caches."""
+        holder = getattr(self, name, None)
+        if holder is None:
+            holder = {}
+            setattr(self, name, holder)
+        return holder
+
     def _seen_rows(self, users) -> np.ndarray:
         """Positions in :meth:`_seen_log` of the rows of ``users`` (user positions;
         negative ones have none), in log order.
@@ -1222,9 +1236,7 @@ default=None
                 or n_rows - index[0] > max(_SEEN_INDEX_TAIL_ROWS, index[0] // 8)
             )
 
-        holder = getattr(self, "_seen_index_cache", None)
-        if holder is None:  # unpickled: lazy caches are not stored
-            holder = self._seen_index_cache = {}
+        holder = self._cache_holder("_seen_index_cache")
         index = holder.get("index")
         if stale(index):
             with self._lock("caches"):

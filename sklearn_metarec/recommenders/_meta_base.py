@@ -621,9 +621,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         """``similarity_.T`` as CSR, built once per fit (recommend's blocks of
         users each need it); kept in a holder filled in place, so that predict
         leaves ``__dict__`` as it was."""
-        holder = getattr(self, "_similarity_t_cache", None)
-        if holder is None:  # unpickled: lazy caches are not stored
-            holder = self._similarity_t_cache = {}
+        holder = self._cache_holder("_similarity_t_cache")
         similarity = self.similarity_
         cached = holder.get("t")
         if cached is None or cached[0] is not similarity:
