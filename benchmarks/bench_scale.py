@@ -24,8 +24,11 @@ genres; every user rates ``--ratings-per-user`` items on average):
    MeLU's text; read from the data home, see ``bench_melu.default_data_home``): one
    fresh process per estimator fits it with default parameters, the meta
    estimators beside implicit's ALS (``bench_topn.ALSPeer``), EASE and the bias
-   model, and the table gives wall time, peak memory, the ratio to ALS and each
-   step of the meta estimators' ``fit`` (``fit_times_``). Their text is read by
+   model, ``--ml1m-repeats`` times each (estimators interleaved; this machine's
+   timings vary by 10-20 % from run to run), and the table gives the run of median
+   wall time, the range, peak memory, the ratio to ALS and each step of the meta
+   estimators' ``fit`` (``fit_times_``); ``metacf@1`` is MetaCF on one torch
+   thread. Their text is read by
    MiniLM through the embedding cache ``benchmarks/.text_cache``: the *encode
    text* step is reported apart, and is about a second once the cache is warm.
    With ``--profile``, one more process runs the MetaCF fit (2 epochs) under
@@ -44,7 +47,8 @@ Usage::
         [--serve-users 100000]
         [--serve-items 50000] [--serve-ratings-per-user 20] [--serve-max-epochs 1]
         [--predict-rows 1000000]
-        [--torch-threads 1] [--skip-fit] [--skip-serve] [--skip-ml1m] [--profile]
+        [--torch-threads 0] [--skip-fit] [--skip-serve] [--skip-ml1m] [--profile]
+        [--ml1m-repeats 3]
         [--quick] [--no-write]
 
 The tables are printed and written to sections ``scale`` (fit), ``scale_serve``
@@ -219,7 +223,9 @@ def serve_case(cfg: dict) -> dict:
     return {**info, "rows": out}
 
 
-ML1M_ESTIMATORS = ("als", "ease", "bias", "metacf", "hybrid")
+ML1M_ESTIMATORS = ("als", "ease", "bias", "metacf", "metacf@1", "hybrid")
+#: An estimator name ending so runs on one torch thread whatever --torch-threads.
+ONE_THREAD = "@1"
 ML1M_STEPS = ("encode text", "meta-train", "refit biases", "neighbours")
 
 
@@ -269,7 +275,7 @@ def ml1m_case(cfg: dict) -> dict:
             where = f"{Path(path).name}:{line}({func})" if line else func
             rows.append({"function": where, "calls": calls, "own s": own, "cum s": cum})
         return {**info, "profile": rows, "total_s": stats.total_tt}
-    est = _ml1m_estimator(cfg["estimator"], text_columns)
+    est = _ml1m_estimator(cfg["estimator"].removesuffix(ONE_THREAD), text_columns)
     row, _ = _measure(f"fit {cfg['estimator']}", lambda: est.fit(frame, y))
     row["steps"] = dict(getattr(est, "fit_times_", {}))
     return {**info, "rows": [row]}
@@ -277,10 +283,13 @@ def ml1m_case(cfg: dict) -> dict:
 
 def child(argv: list[str]) -> None:
     cfg = json.loads(argv[0])
-    if cfg["torch_threads"]:
+    threads = cfg["torch_threads"]
+    if str(cfg.get("estimator", "")).endswith(ONE_THREAD):
+        threads = 1
+    if threads:
         import torch
 
-        torch.set_num_threads(cfg["torch_threads"])
+        torch.set_num_threads(threads)
     cases = {"fit": fit_case, "serve": serve_case, "ml1m": ml1m_case}
     print(json.dumps(cases[cfg["kind"]](cfg)))
 
@@ -370,19 +379,31 @@ def serve_table(results: list[dict]) -> list[dict]:
 
 
 def ml1m_table(results: list[dict]) -> list[dict]:
-    """One row per estimator: wall time, ratio to ALS, memory, fit's steps."""
-    als = next((r["rows"][0]["wall_s"] for r in results if r["estimator"] == "als"), 0)
-    table = []
+    """One row per estimator, from its median run of the repeats: wall time (and
+    the range over the repeats), ratio to ALS, memory, fit's steps."""
+    runs: dict[str, list[dict]] = {}
     for res in results:
         row = res["rows"][0]
+        text = row["steps"].get("encode text", 0.0)
+        runs.setdefault(res["estimator"], []).append(
+            {**row, "without_text_s": row["wall_s"] - text}
+        )
+    medians = {
+        name: sorted(rows, key=lambda r: r["wall_s"])[(len(rows) - 1) // 2]
+        for name, rows in runs.items()
+    }
+    als = medians["als"]["without_text_s"] if "als" in medians else 0.0
+    table = []
+    for name, row in medians.items():
+        walls = [r["wall_s"] for r in runs[name]]
         steps = row["steps"]
-        text = steps.get("encode text", 0.0)
         table.append(
             {
-                "estimator": res["estimator"],
+                "estimator": name,
                 "fit s": row["wall_s"],
-                "fit s without encode text": row["wall_s"] - text,
-                "/ ALS": _ratio(row["wall_s"] - text, als),
+                "fit s range": f"{min(walls):.1f}-{max(walls):.1f}",
+                "fit s without encode text": row["without_text_s"],
+                "/ ALS": _ratio(row["without_text_s"], als),
                 **{f"{step} s": steps.get(step, float("nan")) for step in ML1M_STEPS},
                 "fit peak - before MiB": row["delta_mib"],
                 "load avg": row["load_avg"],
@@ -400,13 +421,16 @@ def describe(args, fit_results, serve_results, elapsed, ml1m=(), profile=None) -
             f"{data['n_ratings']:,} ratings of {data['n_users']:,} users, every "
             "column `fetch_movielens('1m')` returns (MeLU's year, rating, genre, "
             "director, writer, actors, plot; user gender, age, occupation, zip). "
-            "One fresh process per estimator: `ALSPeer()` (implicit's ALS, 64 "
-            "factors, 15 iterations, its own threads), `EASERecommender()`, "
+            "One fresh process per estimator and repeat: `ALSPeer()` (implicit's "
+            "ALS, 64 factors, 15 iterations, its own threads), `EASERecommender()`, "
             "`BiasRecommender()`, `MetaCFRecommender(random_state=0)` and "
             "`HybridMetaRecommender(text_columns, MiniLM with the embedding cache, "
-            f"random_state=0)`, torch on {args.torch_threads} thread. */ ALS* "
-            "divides the fit time without the text encoding by ALS's; the step "
-            "columns are `fit_times_` (NaN: no such step).\n\n"
+            f"random_state=0)`, torch on {_threads(args.torch_threads)}; "
+            f"*metacf@1* is MetaCF again on one torch thread. Each estimator runs "
+            f"{args.ml1m_repeats} times in turn (the estimators interleaved); the row "
+            "is its run of median fit time, *fit s range* the fastest and slowest "
+            "run. */ ALS* divides the fit time without the text encoding by ALS's; "
+            "the step columns are `fit_times_` (NaN: no such step).\n\n"
             + markdown_table(ml1m_table(ml1m), floatfmt=".1f")
         )
     if profile is not None:
@@ -436,7 +460,7 @@ def describe(args, fit_results, serve_results, elapsed, ml1m=(), profile=None) -
             + ("" if args.max_epochs is None else f"max_epochs={args.max_epochs}, ")
             + "random_state=0)` (default parameters otherwise: "
             f"meta_batch_size='auto' gives {_batches(fit_results)}), torch on "
-            f"{args.torch_threads} thread. *time exponent* is the slope of log "
+            f"{_threads(args.torch_threads)}. *time exponent* is the slope of log "
             "fit time against log ratings over the sizes (1: linear). *fit peak - "
             "before* is the peak RSS during `fit` above the RSS just before it "
             "(the log is already in memory; *peak RSS* is the process's); */ "
@@ -498,7 +522,7 @@ def main(argv=None) -> str:
     parser.add_argument(
         "--torch-threads",
         type=int,
-        default=1,
+        default=0,
         help="torch intra-op threads in each case (0: torch's default)",
     )
     parser.add_argument("--skip-fit", action="store_true")
@@ -506,6 +530,9 @@ def main(argv=None) -> str:
     parser.add_argument("--skip-ml1m", action="store_true")
     parser.add_argument(
         "--ml1m-estimators", default=",".join(ML1M_ESTIMATORS), help="comma list"
+    )
+    parser.add_argument(
+        "--ml1m-repeats", type=int, default=3, help="fresh fits per estimator"
     )
     parser.add_argument(
         "--profile", action="store_true", help="profile MetaCF's fit on ML-1M"
@@ -574,10 +601,12 @@ def main(argv=None) -> str:
         from bench_melu import default_data_home
 
         home = str(args.data_home or default_data_home())
-        for name in [n.strip() for n in args.ml1m_estimators.split(",") if n]:
-            print(f"ml-1m, {name}", file=sys.stderr)
-            cfg = {**common, "kind": "ml1m", "estimator": name, "data_home": home}
-            ml1m.append({**cfg, **run_child(cfg)})
+        names = [n.strip() for n in args.ml1m_estimators.split(",") if n.strip()]
+        for repeat in range(args.ml1m_repeats):
+            for name in names:
+                print(f"ml-1m, {name}, run {repeat + 1}", file=sys.stderr)
+                cfg = {**common, "kind": "ml1m", "estimator": name, "data_home": home}
+                ml1m.append({**cfg, **run_child(cfg)})
         if args.profile:
             print("ml-1m, profile", file=sys.stderr)
             cfg = {
@@ -624,6 +653,14 @@ def main(argv=None) -> str:
             )
             print(f"wrote {path}", file=sys.stderr)
     return body
+
+
+def _threads(torch_threads: int) -> str:
+    if torch_threads:
+        return f"{torch_threads} thread{'s' if torch_threads > 1 else ''}"
+    import torch
+
+    return f"its default threads ({torch.get_num_threads()} here)"
 
 
 def _batches(fit_results: list[dict]) -> str:

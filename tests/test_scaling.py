@@ -201,3 +201,25 @@ def test_seen_rows_index_gives_each_users_rows(log, monkeypatch, tail_rows):
     refit = MetaCFRecommender(**_FAST).fit(X_train.iloc[:300], y_train[:300])
     for a, b in zip(refit.recommend(X_train["user_id"].unique()[:5], n=5), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_bench_scale_ml1m_table_takes_the_median_run():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
+    spec = importlib.util.spec_from_file_location("bench_scale", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def run(name, wall, text=0.0):
+        steps = {"encode text": text} if text else {"meta-train": wall / 2}
+        row = {"wall_s": wall, "steps": steps, "delta_mib": wall, "load_avg": 1.0}
+        return {"estimator": name, "rows": [row]}
+
+    results = [run("als", 4.0), run("metacf", 30.0), run("hybrid", 40.0, text=5.0)]
+    results += [run("als", 6.0), run("metacf", 20.0), run("hybrid", 50.0, text=5.0)]
+    results += [run("als", 5.0), run("metacf", 25.0), run("hybrid", 45.0, text=5.0)]
+    table = {row["estimator"]: row for row in bench.ml1m_table(results)}
+    assert table["metacf"]["fit s"] == 25.0
+    assert table["metacf"]["fit s range"] == "20.0-30.0"
+    assert table["metacf"]["fit peak - before MiB"] == 25.0  # from the same run
+    assert table["metacf"]["/ ALS"] == pytest.approx(5.0)
+    assert table["hybrid"]["/ ALS"] == pytest.approx(8.0)  # text encoding excluded

@@ -112,7 +112,11 @@ class SideFeatureEncoder:
             pattern = "[" + "".join(f"\\{c}" for c in MULTI_VALUE_SEPARATORS) + "]"
             multi = present.str.contains(pattern, regex=True).mean()
             if multi >= _MULTI_MIN_FRACTION:
-                tokens = np.concatenate([split_multi_valued(v) for v in present])
+                # An object array: a fixed-width numpy string array is as wide as
+                # the longest token (a plot's clause) and slow to convert.
+                tokens = np.array(
+                    [t for v in present for t in split_multi_valued(v)], dtype=object
+                )
                 vocabulary = pd.unique(tokens)
                 recurring = len(vocabulary) <= _MULTI_MAX_UNIQUE_FRACTION * len(tokens)
                 if recurring and not self.categorical_only:
@@ -176,7 +180,9 @@ class SideFeatureEncoder:
         table = np.full((len(cells), width), -1, dtype=np.int64)
         lengths = np.array([len(c) for c in cells])
         if lengths.sum():
-            flat = vocabulary.get_indexer(np.concatenate([c for c in cells if c]))
+            flat = vocabulary.get_indexer(
+                np.array([t for c in cells for t in c], dtype=object)
+            )
             rows = np.repeat(np.arange(len(cells)), lengths)
             cols = np.concatenate([np.arange(k) for k in lengths])
             table[rows, cols] = flat

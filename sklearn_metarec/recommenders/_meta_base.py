@@ -582,7 +582,12 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         residual = self._residuals(batch.user_pos, batch.item_pos, batch.y)
         shape = (len(self.user_index_), self._n_fitted_items)
         residual, _ = cell_means(batch.user_pos, batch.item_pos, residual, shape)
-        return residual_similarity(residual, self.n_neighbors, _NEIGHBOUR_SHRINKAGE)
+        return residual_similarity(
+            residual,
+            self.n_neighbors,
+            _NEIGHBOUR_SHRINKAGE,
+            n_threads=torch.get_num_threads(),
+        )
 
     @torch.no_grad()
     def _residuals(self, user_pos, item_pos, y, item_bias=None) -> np.ndarray:

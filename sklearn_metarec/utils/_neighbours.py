@@ -3,6 +3,9 @@ baseline and the residual correction of the meta estimators."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -41,14 +44,19 @@ def cell_means(rows, cols, values, shape) -> tuple[sp.csr_matrix, sp.csr_matrix]
 
 
 def residual_similarity(
-    residual: sp.csr_matrix, n_neighbors: int, shrinkage: float
+    residual: sp.csr_matrix, n_neighbors: int, shrinkage: float, *, n_threads: int = 1
 ) -> sp.csr_matrix:
     """Top ``n_neighbors`` positive item-item similarities of residual columns.
 
     Similarity is the cosine of two items' residual columns shrunk by
     ``n_common / (n_common + shrinkage)``, ``n_common`` the users who rated both;
-    only positive similarities are kept. Computed in blocks of item rows, so memory
-    stays at one dense block whatever the catalogue size.
+    only positive similarities are kept. Computed as sparse products over blocks
+    of item rows, each block about ``_BLOCK_CELLS`` cells of the product, so
+    memory stays bounded whatever the catalogue size; a block's top neighbours
+    are chosen on a dense copy where the product is dense (a small catalogue
+    like MovieLens) and among its stored cells where it is sparse (a long tail
+    of items that few users share), so the cost follows the item pairs that
+    users actually share, not ``n_items ** 2``.
 
     Parameters
     ----------
@@ -58,6 +66,10 @@ def residual_similarity(
         Neighbours kept per item.
     shrinkage : float
         Shrinks similarities built on few common users; >= 0.
+    n_threads : int, default=1
+        With 2 or more, each block's count of common users is computed in a
+        second thread beside its cosines (scipy's sparse products release the
+        GIL); the result is the same.
 
     Returns
     -------
@@ -71,33 +83,50 @@ def residual_similarity(
     >>> residual_similarity(res, 5, 0.0).toarray().round(2).tolist()
     [[0.0, 1.0], [1.0, 0.0]]
     """
-    residual = sp.csr_matrix(residual)
+    residual = sp.csr_matrix(residual, dtype=np.float64)
     n = residual.shape[1]
-    indicator = residual.copy()
-    indicator.data = np.ones_like(indicator.data)
     norms = np.sqrt(np.asarray(residual.multiply(residual).sum(axis=0)).ravel())
     inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    cosine = sp.csc_matrix(residual.multiply(inv[None, :]))
-    indicator = sp.csc_matrix(indicator)
+    # Same cells as the residuals (explicit zeros kept), scaled to unit columns.
+    cosine = sp.csr_matrix(
+        (residual.data * inv[residual.indices], residual.indices, residual.indptr),
+        shape=residual.shape,
+    )
+    indicator = sp.csr_matrix(
+        (np.ones_like(residual.data), residual.indices, residual.indptr),
+        shape=residual.shape,
+    )
     k = min(n_neighbors, max(n - 1, 1))
-    block = max(1, _BLOCK_CELLS // max(n, 1))
+    # Cells of item i's row of the product: at most the ratings of its raters.
+    per_user = np.diff(indicator.indptr).astype(np.float64)
+    reach = np.minimum(indicator.T @ per_user, n)
+    cosine_t, indicator_t = cosine.T.tocsr(), indicator.T.tocsr()
     rows, cols, vals = [], [], []
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        sim = (cosine[:, start:stop].T @ cosine).toarray()
-        common = (indicator[:, start:stop].T @ indicator).toarray()
-        sim *= common / (common + shrinkage) if shrinkage else 1.0
-        sim[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        top = (
-            np.argpartition(-sim, k - 1, axis=1)[:, :k]
-            if k < n
-            else (np.broadcast_to(np.arange(n), sim.shape))
-        )
-        top_sim = np.take_along_axis(sim, top, axis=1)
-        keep = top_sim > 0
-        rows.append(np.nonzero(keep)[0] + start)
-        cols.append(top[keep])
-        vals.append(top_sim[keep])
+    threaded = n_threads > 1 and shrinkage > 0
+    with ThreadPoolExecutor(1) if threaded else nullcontext() as pool:
+        for start, stop in _blocks(reach, _BLOCK_CELLS):
+            factor = None
+            if shrinkage:
+                args = (indicator_t[start:stop], indicator, shrinkage)
+                factor = pool.submit(_shrink_factor, *args) if threaded else args
+            sim = cosine_t[start:stop] @ cosine
+            if shrinkage:
+                factor = factor.result() if threaded else _shrink_factor(*factor)
+            # Dense enough (the common users' cells): on dense copies.
+            if (sim if factor is None else factor).nnz * 4 >= sim.shape[0] * n:
+                sim = sim.toarray()
+                if shrinkage:
+                    sim *= factor.toarray()
+            elif shrinkage:
+                same = sim.nnz == factor.nnz
+                if same and np.array_equal(sim.indices, factor.indices):
+                    sim.data *= factor.data  # the same cells in the same order
+                else:  # a cosine that sums to exactly 0 is not stored
+                    sim = sp.csr_matrix(sim.multiply(factor))
+            r, c, v = _top_positive(sim, start, k)
+            rows.append(r)
+            cols.append(c)
+            vals.append(v)
     similarity = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
         shape=(n, n),
@@ -106,6 +135,61 @@ def residual_similarity(
     # sorts it in place while a concurrent predict reads it.
     similarity.sum_duplicates()
     return similarity
+
+
+def _shrink_factor(indicator_t, indicator, shrinkage: float) -> sp.csr_matrix:
+    """``n_common / (n_common + shrinkage)`` on the cells of items sharing users."""
+    common = indicator_t @ indicator
+    common.data /= common.data + shrinkage
+    return common
+
+
+def _blocks(cells: np.ndarray, budget: int):
+    """``(start, stop)`` of consecutive rows whose ``cells`` sum to about
+    ``budget`` (at least one row each)."""
+    bounds = np.searchsorted(np.cumsum(cells), np.arange(budget, cells.sum(), budget))
+    edges = np.unique(np.concatenate([[0], bounds + 1, [len(cells)]]))
+    edges = edges[edges <= len(cells)]
+    return zip(edges[:-1].tolist(), edges[1:].tolist())
+
+
+def _top_positive(block, start: int, k: int):
+    """``(rows, cols, values)`` of the ``k`` largest positive off-diagonal cells
+    of each row of ``block`` (rows ``start ...`` of an item x item matrix; a
+    dense array, or a CSR matrix whose stored cells are the candidates)."""
+    n_rows, n = block.shape
+    if isinstance(block, np.ndarray):
+        block[np.arange(n_rows), np.arange(start, start + n_rows)] = 0.0
+        top = (
+            np.argpartition(-block, k - 1, axis=1)[:, :k]
+            if k < n
+            else np.broadcast_to(np.arange(n), block.shape)
+        )
+        top_sim = np.take_along_axis(block, top, axis=1)
+        keep = top_sim > 0
+        return np.nonzero(keep)[0] + start, top[keep], top_sim[keep]
+    row = np.repeat(np.arange(start, start + n_rows), np.diff(block.indptr))
+    keep = (block.data > 0) & (block.indices != row)  # no item is its own
+    row, col, val = row[keep], block.indices[keep], block.data[keep]
+    lengths = np.bincount(row - start, minlength=n_rows)
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    chosen = [np.flatnonzero(np.repeat(lengths <= k, lengths))]
+    # Longer rows: partition them padded to a common width, in classes of
+    # similar lengths (powers of two), so padding at most doubles the cells.
+    long_rows = np.flatnonzero(lengths > k)
+    length_class = np.ceil(np.log2(lengths[long_rows])).astype(np.int64)
+    for cls in np.unique(length_class):
+        members = long_rows[length_class == cls]
+        width = int(lengths[members].max())
+        cell = first[members][:, None] + np.arange(width)
+        inside = np.arange(width) < lengths[members][:, None]
+        cell[~inside] = 0
+        padded = val[cell]
+        padded[~inside] = -np.inf
+        top = np.argpartition(-padded, k - 1, axis=1)[:, :k]
+        chosen.append(np.take_along_axis(cell, top, axis=1).ravel())
+    chosen = np.concatenate(chosen)
+    return row[chosen], col[chosen], val[chosen]
 
 
 def neighbour_offsets(

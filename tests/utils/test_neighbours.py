@@ -29,14 +29,35 @@ def test_cell_means_average_repeated_cells():
             assert mean[u, i] == pytest.approx(values[mine].mean() if mine.any() else 0)
 
 
+# A log where most item pairs share raters (products partitioned densely), and a
+# long-tail one where few do (top neighbours chosen among the stored cells).
+_DENSE_LOG = {}
+_SPARSE_LOG = {"seed": 3, "n_users": 40, "n_items": 60, "n_rows": 110}
+
+
 @pytest.mark.parametrize("shrinkage", [0.0, 3.0])
 @pytest.mark.parametrize("k", [2, 5, 50])
-def test_similarity_is_the_top_k_shrunk_cosine(k, shrinkage, monkeypatch):
-    monkeypatch.setattr(_neighbours, "_BLOCK_CELLS", 25)  # blocks of 2 item rows
-    residual, rated = cell_means(*_log())
+@pytest.mark.parametrize(
+    "log, dense_blocks", [(_DENSE_LOG, True), (_SPARSE_LOG, False)]
+)
+def test_similarity_is_the_top_k_shrunk_cosine(
+    k, shrinkage, log, dense_blocks, monkeypatch
+):
+    monkeypatch.setattr(_neighbours, "_BLOCK_CELLS", 25)  # blocks of a few rows
+    kinds = []
+    top_positive = _neighbours._top_positive
+
+    def spy(block, start, k):
+        kinds.append(isinstance(block, np.ndarray))
+        return top_positive(block, start, k)
+
+    monkeypatch.setattr(_neighbours, "_top_positive", spy)
+    residual, rated = cell_means(*_log(**log))
     dense, mask = residual.toarray(), rated.toarray()
     n = dense.shape[1]
-    expected = np.zeros((n, n))
+    similarity = residual_similarity(residual, k, shrinkage)
+    assert similarity.has_canonical_format
+    got = similarity.toarray()
     for i in range(n):
         sims = np.zeros(n)
         for j in range(n):
@@ -46,12 +67,15 @@ def test_similarity_is_the_top_k_shrunk_cosine(k, shrinkage, monkeypatch):
             common = (mask[:, i] * mask[:, j]).sum()
             cosine = dense[:, i] @ dense[:, j] / norm if norm else 0.0
             sims[j] = cosine * (common / (common + shrinkage) if shrinkage else 1)
-        top = np.argsort(-sims, kind="stable")[:k]
-        keep = top[sims[top] > 0]
-        expected[i, keep] = sims[keep]
-    similarity = residual_similarity(residual, k, shrinkage)
-    assert similarity.has_canonical_format
-    np.testing.assert_allclose(similarity.toarray(), expected, atol=1e-12)
+        # The k largest positive similarities, kept at their own items; which of
+        # tied items is kept is free.
+        best = np.sort(sims)[::-1][:k]
+        chosen = np.flatnonzero(got[i])
+        np.testing.assert_allclose(got[i, chosen], sims[chosen], atol=1e-12)
+        np.testing.assert_allclose(
+            np.sort(got[i, chosen])[::-1], best[best > 1e-12], atol=1e-12
+        )
+    assert len(kinds) > 1 and all(kind == dense_blocks for kind in kinds)
 
 
 def test_offsets_are_similarity_weighted_mean_residuals():
@@ -108,3 +132,12 @@ def test_offsets_from_a_precomputed_transpose_are_identical():
         ),
         neighbour_offsets(residual[block], rated[block], similarity, 0.5),
     )
+
+
+@pytest.mark.parametrize("log", [_DENSE_LOG, _SPARSE_LOG])
+def test_similarity_from_two_threads_is_identical(log, monkeypatch):
+    monkeypatch.setattr(_neighbours, "_BLOCK_CELLS", 25)
+    residual, _ = cell_means(*_log(**log))
+    one = residual_similarity(residual, 5, 3.0)
+    two = residual_similarity(residual, 5, 3.0, n_threads=2)
+    assert (one != two).nnz == 0 and one.nnz > 0
