@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -120,7 +121,9 @@ class ALSPeer:
     """implicit's ``AlternatingLeastSquares`` behind the package's surface.
 
     ``partial_fit`` folds users in with ``recalculate_user=True`` (item factors
-    fixed); items it has never seen score 0.
+    fixed); items it has never seen score 0. ``fit`` runs with BLAS on one thread,
+    as implicit asks (its own threads do the work; a BLAS thread pool beside them
+    slows it down).
     """
 
     def __init__(
@@ -159,7 +162,7 @@ class ALSPeer:
         matrix.data[:] = 1.0
         self.seen = matrix
         self.model = AlternatingLeastSquares(**self.params)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(1, "blas"):
             warnings.simplefilter("ignore")
             self.model.fit(matrix, show_progress=False)
         self.item_factors = np.asarray(self.model.item_factors)
