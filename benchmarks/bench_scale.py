@@ -224,7 +224,8 @@ def serve_case(cfg: dict) -> dict:
 
 
 ML1M_ESTIMATORS = ("als", "ease", "bias", "metacf", "metacf@1", "hybrid")
-#: An estimator name ending so runs on one torch thread whatever --torch-threads.
+#: An ML-1M estimator name with this suffix runs on one torch thread, whatever
+#: --torch-threads says.
 ONE_THREAD = "@1"
 ML1M_STEPS = ("encode text", "meta-train", "refit biases", "neighbours")
 

@@ -122,13 +122,19 @@ def test_recommend_scores_bounded_chunks_of_users(est, log, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-def test_bench_scale_cases_run():
-    """The benchmark's cases, in this process on tiny data (the script runs each
-    in a subprocess)."""
+@pytest.fixture(scope="module")
+def bench():
+    """``benchmarks/bench_scale.py`` as a module."""
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
     spec = importlib.util.spec_from_file_location("bench_scale", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_scale_cases_run(bench):
+    """The benchmark's cases, in this process on tiny data (the script runs each
+    in a subprocess)."""
     common = {"torch_threads": 0, "n_items": 40, "ratings_per_user": 5}
     fits = [
         bench.fit_case({**common, "n_users": 60, "max_epochs": 1, "estimator": name})
@@ -203,12 +209,7 @@ def test_seen_rows_index_gives_each_users_rows(log, monkeypatch, tail_rows):
         np.testing.assert_array_equal(a, b)
 
 
-def test_bench_scale_ml1m_table_takes_the_median_run():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
-    spec = importlib.util.spec_from_file_location("bench_scale", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-
+def test_bench_scale_ml1m_table_takes_the_median_run(bench):
     def run(name, wall, text=0.0):
         steps = {"encode text": text} if text else {"meta-train": wall / 2}
         row = {"wall_s": wall, "steps": steps, "delta_mib": wall, "load_avg": 1.0}
