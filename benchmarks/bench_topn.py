@@ -613,8 +613,8 @@ def main(argv=None) -> int:
     ]
     for kind, rows, item_rows in sections:
         label = "ratings" if kind == "ratings" else "positive-only (ratings dropped)"
-        for title, columns, table_rows in tables(rows, item_rows):
-            body.append(f"\n### {title}, {label}\n")
+        for heading, columns, table_rows in tables(rows, item_rows):
+            body.append(f"\n### {heading}, {label}\n")
             body.append(
                 markdown_table(
                     [{c: r.get(c, float("nan")) for c in columns} for r in table_rows]

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.func import grad, vmap
 
-from ._functional import TensorDict, call
+from ._functional import TensorDict, call, own_parameter
 from ._linear import (
     adapt_linear,
     flatten,
@@ -391,9 +391,9 @@ def use_linear(model: nn.Module, adapt_names: Sequence[str], linear) -> bool:
 
 def _initial(model, params, adapt_names):
     """Initial values of the adapted parameters (``params`` first, then own)."""
-    own = dict(model.named_parameters())
     params = params or {}
-    unknown = [n for n in adapt_names if n not in params and n not in own]
+    own = {n: own_parameter(model, n) for n in adapt_names if n not in params}
+    unknown = [n for n, value in own.items() if value is None]
     if unknown:
         raise KeyError(f"adapt_names not among the model parameters: {unknown}")
     return {n: params[n] if n in params else own[n] for n in adapt_names}

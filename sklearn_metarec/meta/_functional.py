@@ -23,6 +23,15 @@ class _MethodCall(nn.Module):
         return getattr(self.model, self.method)(*args, **kwargs)
 
 
+def own_parameter(model: nn.Module, name: str) -> nn.Parameter | None:
+    """The parameter ``name`` (a dotted path) of ``model``, None if it has none;
+    looked up along the path, without walking every parameter of the model."""
+    try:
+        return model.get_parameter(name)
+    except AttributeError:
+        return None
+
+
 def call(
     model: nn.Module,
     params: TensorDict | None,
@@ -38,8 +47,9 @@ def call(
     swapped (nothing would change), which keeps the call cheap when ``params`` is
     ``dict(model.named_parameters())``.
     """
-    own = dict(model.named_parameters())
-    params = {k: v for k, v in (params or {}).items() if own.get(k) is not v}
+    params = {
+        k: v for k, v in (params or {}).items() if own_parameter(model, k) is not v
+    }
     tensors = {**params, **(buffers or {})}
     if method == "forward":
         if not tensors:

@@ -672,10 +672,11 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             )
 
     def _prior_states(self, n: int) -> dict:
-        params = dict(self._model.named_parameters())
+        model = self._model
+        params = {name: model.get_parameter(name) for name in self._learner.state_names}
         return {
-            name: params[name].detach().expand(n, *params[name].shape).clone()
-            for name in self._learner.state_names
+            name: param.detach().expand(n, *param.shape).clone()
+            for name, param in params.items()
         }
 
     def _adapt_new(self, batch: EncodedBatch, users: np.ndarray):

@@ -628,11 +628,22 @@ def check_text_columns(side: pd.DataFrame, text_columns: Sequence[str]) -> None:
             )
         values = side[column]
         if isinstance(values.dtype, pd.CategoricalDtype):
-            values = pd.Series(values.cat.categories)
-        elif pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+            categories = values.cat.categories
+            if _is_text_dtype(categories.dtype):
+                continue
+            # Only the categories the rows use: a few rows sliced from a large
+            # frame keep all of its categories.
+            codes = values.cat.codes.to_numpy()
+            used, rows = np.unique(codes, return_index=True)
+            keep = used >= 0
+            arr = categories.take(used[keep]).to_numpy(dtype=object)
+            rows = rows[keep]
+        elif _is_text_dtype(values.dtype):
             continue
-        arr = values.to_numpy(dtype=object)
-        for row, value in enumerate(arr):
+        else:
+            arr = values.to_numpy(dtype=object)
+            rows = np.arange(len(arr))
+        for row, value in zip(rows.tolist(), arr):
             if isinstance(value, str) or value is None or value is pd.NA:
                 continue
             if isinstance(value, float) and np.isnan(value):
@@ -641,6 +652,13 @@ def check_text_columns(side: pd.DataFrame, text_columns: Sequence[str]) -> None:
                 f"Text column {column!r} is not text: found "
                 f"{type(value).__name__} {value!r} at row {row}."
             )
+
+
+def _is_text_dtype(dtype) -> bool:
+    """A dtype that holds only text and missing values (pandas' string dtypes)."""
+    return pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(
+        dtype
+    )
 
 
 def split_side_information(

@@ -58,6 +58,16 @@ def test_text_column_that_is_not_text():
         check_text_columns(data.side, ["title"])
 
 
+def test_categorical_text_column_is_checked_on_the_categories_its_rows_use():
+    # Rows sliced from a large frame keep all of its categories; only the
+    # values of the rows count, and the error names the row that holds one.
+    column = pd.Categorical(["Heat", None, 7.0, "Up"], categories=["Heat", "Up", 7.0])
+    side = pd.DataFrame({"title": column})
+    check_text_columns(side.iloc[[0, 1, 3]], ["title"])
+    with pytest.raises(ValueError, match="found float 7.0 at row 2"):
+        check_text_columns(side, ["title"])
+
+
 def test_missing_text_column():
     data = check_interactions(_frame(), [1, 2, 3])
     with pytest.raises(ValueError, match="Text column 'plot' is missing"):
