@@ -173,7 +173,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
     **meta parameters
         ``algorithm`` ... ``random_state``, ``warmup_reg``, ``item_refit_reg``,
         ``n_neighbors``, ``average``, ``ranking_loss``, ``n_negatives``,
-        ``relevance_threshold``, ``like_weight``: see
+        ``relevance_threshold``, ``like_weight``, ``neighbor_weight``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
@@ -183,6 +183,8 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
     objective_, meta_batch_size_, lr_, net_, history_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
     user_state_, similarity_, fit_times_
+        As in :class:`~sklearn_metarec.MetaCFRecommender`.
+    interaction_similarity_, neighbor_weight_, neighbor_calibration_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -243,6 +245,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         n_negatives=1024,
         relevance_threshold="auto",
         like_weight=4.0,
+        neighbor_weight="auto",
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -282,3 +285,4 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.n_negatives = n_negatives
         self.relevance_threshold = relevance_threshold
         self.like_weight = like_weight
+        self.neighbor_weight = neighbor_weight

@@ -39,9 +39,11 @@ from ..meta import MetaLearner, NegativeSampler, TaskSampler, pad_tasks
 from ..nn import MetaRecNet
 from ..utils._neighbours import (
     cell_means,
+    list_ndcg,
     neighbour_contributions,
     neighbour_offsets,
     neighbour_offsets_at,
+    one_standard_error_choice,
     residual_similarity,
 )
 from ..utils._persistence import register_plain_class
@@ -84,6 +86,17 @@ _LR_PER_32 = 0.003
 _NEIGHBOUR_SHRINKAGE = 100.0
 _NEIGHBOUR_REG = 0.5
 _NEIGHBOUR_CHUNK_ROWS = 2**14  # predict's rows per block of neighbour offsets
+# Interaction neighbourhood of the ranking (``neighbor_weight="auto"``): the
+# candidate weights, the held-out users it is calibrated on (this share of the
+# training users with two or more items, within the bounds), the weight used when
+# fewer users than the lower bound are left, the list length of the nDCG it
+# maximises and the cells per block of its scores.
+_NEIGHBOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+_CALIBRATION_SHARE = 0.1
+_CALIBRATION_USERS = (20, 2000)
+_UNCALIBRATED_WEIGHT = 1.0
+_CALIBRATION_K = 10
+_CALIBRATION_CELLS = 2**22
 # Ranking episodes (the ranking objective): each training user draws a support
 # size uniformly in _RANKING_SUPPORT (new users arrive with a few interactions)
 # and up to _RANKING_QUERY of their other interactions are ranked.
@@ -282,6 +295,11 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         with self._fit_step(times, "neighbours"):
             self.similarity_ = self._fit_neighbours(batch)
             self._similarity_t_cache = {}
+        with self._fit_step(times, "interaction neighbours"):
+            similarity, weight = self._fit_interaction_neighbours(batch)
+            self.interaction_similarity_, self.neighbor_weight_ = similarity, weight
+            # Transposed once: recommend multiplies users' rows by it.
+            self._interaction_t = None if similarity is None else similarity.T.tocsr()
         with self._fit_step(times, "rating scale"):
             self._rating_mean = float(batch.y.mean()) if self._rating else None
             self._rating_scale = self._fit_rating_scale(batch)
@@ -588,6 +606,173 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             _NEIGHBOUR_SHRINKAGE,
             n_threads=torch.get_num_threads(),
         )
+
+    def _fit_interaction_neighbours(self, batch: EncodedBatch):
+        """The interaction neighbourhood of the ranking and its weight
+        (``neighbor_weight``): ``(similarity, weight)``, or ``(None, 0.0)`` when
+        it is off (``n_neighbors=None``, ``neighbor_weight=0``, no ranking
+        objective, or a calibrated weight of 0). Sets ``neighbor_calibration_``."""
+        self.neighbor_calibration_ = None
+        if self.n_neighbors is None or not self._ranks or self.neighbor_weight == 0:
+            return None, 0.0
+        shape = (len(self.user_index_), self._n_fitted_items)
+        _, interacted = cell_means(
+            batch.user_pos, batch.item_pos, np.ones(len(batch.y)), shape
+        )
+        weight = self.neighbor_weight
+        if weight == "auto":
+            weight = self._calibrate_neighbor_weight(batch, interacted)
+        if weight == 0:
+            return None, 0.0
+        return self._interaction_similarity(interacted), float(weight)
+
+    def _interaction_similarity(self, interacted: sp.csr_matrix) -> sp.csr_matrix:
+        """Shrunk cosines of the items' interaction columns, top ``n_neighbors``."""
+        return residual_similarity(
+            interacted,
+            self.n_neighbors,
+            _NEIGHBOUR_SHRINKAGE,
+            n_threads=torch.get_num_threads(),
+        )
+
+    @torch.no_grad()
+    def _calibrate_neighbor_weight(self, batch, interacted: sp.csr_matrix) -> float:
+        """``neighbor_weight="auto"``: the weight chosen on held-out users.
+
+        A share of the training users is held out of the similarities (built on
+        the other users' interactions). Each held-out user is folded in from a
+        random support of their items (1 to 40, as in the ranking episodes) and
+        ranks the catalogue minus the support; the weight is the smallest of
+        ``_NEIGHBOR_WEIGHTS`` whose mean nDCG@10 of the user's other items is
+        within one standard error of the best (the one-standard-error rule).
+        """
+        rng = np.random.default_rng([self._seed, 1])
+        counts = np.diff(interacted.indptr)
+        eligible = np.flatnonzero(counts >= 2)
+        n_held = min(round(_CALIBRATION_SHARE * len(eligible)), _CALIBRATION_USERS[1])
+        if n_held < _CALIBRATION_USERS[0]:
+            return _UNCALIBRATED_WEIGHT
+        held = np.sort(rng.choice(eligible, n_held, replace=False))
+        others = np.setdiff1d(np.arange(interacted.shape[0]), held)
+        similarity_t = self._interaction_similarity(interacted[others]).T.tocsr()
+        low, high = _RANKING_SUPPORT
+        support = []
+        for user in held:
+            items = interacted.indices[
+                interacted.indptr[user] : interacted.indptr[user + 1]
+            ]
+            size = min(int(rng.integers(low, high + 1)), len(items) - 1)
+            support.append(rng.permutation(items)[:size])
+        n_items = interacted.shape[1]
+        support = sp.csr_matrix(
+            (
+                np.ones(sum(len(s) for s in support)),
+                np.concatenate(support),
+                np.concatenate([[0], np.cumsum([len(s) for s in support])]),
+            ),
+            shape=(n_held, n_items),
+        )
+        support.sort_indices()
+        relevant = sp.csr_matrix(interacted[held] - support)
+        relevant.eliminate_zeros()
+        # The support rows of the log (every row of a support item), folded in
+        # as partial_fit folds in a new user.
+        rows = np.flatnonzero(np.isin(batch.user_pos, held))
+        local = np.searchsorted(held, batch.user_pos[rows])
+        rows = rows[np.asarray(support[local, batch.item_pos[rows]]).ravel() > 0]
+        users, states = self._adapt_rows(
+            batch.user_pos[rows], batch.item_pos[rows], batch.y[rows], held
+        )
+        state = states[self._learner.ranking_name]
+        codes = self._known_user_codes(torch.as_tensor(users))
+        vec, bias = (t[:n_items] for t in self._rank_cache[:2])
+        weights = np.asarray(_NEIGHBOR_WEIGHTS)
+        ndcg = np.empty((len(weights), n_held))
+        step = max(1, _CALIBRATION_CELLS // max(n_items, 1))
+        for start in range(0, n_held, step):
+            part = slice(start, start + step)
+            user = self._model.ranking_prior(
+                None if codes is None else codes[part], state[part]
+            )
+            logits = (user @ vec.T + bias).double().numpy()
+            mine = support[part]
+            neighbours = (mine @ similarity_t).toarray()
+            logits[mine.nonzero()] = -np.inf
+            for k, weight in enumerate(weights):
+                ndcg[k, part] = list_ndcg(
+                    logits + weight * neighbours, relevant[part], _CALIBRATION_K
+                )
+        self.neighbor_calibration_ = dict(
+            zip(weights.tolist(), ndcg.mean(axis=1).tolist())
+        )
+        return float(weights[one_standard_error_choice(weights, ndcg)])
+
+    def _interaction_offsets(self, user_pos: np.ndarray) -> np.ndarray | None:
+        """``neighbor_weight_ * sum_j s_ij`` over each user's items ``j``, for
+        every catalogue item ``i``, shape ``(len(user_pos), n_items)``: zero for
+        cold users and for items added after fit; None when there is no
+        interaction neighbourhood."""
+        if self.interaction_similarity_ is None:
+            return None
+        out = np.zeros((len(user_pos), len(self.item_index_)))
+        known = np.flatnonzero(user_pos >= 0)
+        if len(known):
+            users, inverse = np.unique(user_pos[known], return_inverse=True)
+            offsets = (self._fitted_items_of(users) @ self._interaction_t).toarray()
+            out[known, : self._n_fitted_items] = (
+                self.neighbor_weight_ * offsets[inverse]
+            )
+        return out
+
+    def _fitted_items_of(self, users: np.ndarray) -> sp.csr_matrix:
+        """Indicator of the fitted items each of ``users`` (sorted, unique
+        positions) interacted with in fit and partial_fit, one row per user (an
+        item counts once, however often it was given)."""
+        user_pos, item_pos, _ = self._seen_log()
+        mine = self._seen_rows(users)
+        mine = mine[item_pos[mine] < self._n_fitted_items]
+        local = np.searchsorted(users, user_pos[mine])
+        shape = (len(users), self._n_fitted_items)
+        return cell_means(local, item_pos[mine], np.ones(len(mine)), shape)[1]
+
+    def _interaction_offsets_at(self, user_pos, item_pos) -> np.ndarray:
+        """:meth:`_interaction_offsets` at row-aligned (user, item) cells only."""
+        out = np.zeros(len(user_pos))
+        if self.interaction_similarity_ is None:
+            return out
+        n_fitted = self._n_fitted_items
+        rows = np.flatnonzero((user_pos >= 0) & (item_pos >= 0) & (item_pos < n_fitted))
+        if not len(rows):
+            return out
+        users, inverse = np.unique(user_pos[rows], return_inverse=True)
+        seen = self._fitted_items_of(users)
+        similarity = self.interaction_similarity_
+        for start in range(0, len(rows), _NEIGHBOUR_CHUNK_ROWS):
+            part = slice(start, start + _NEIGHBOUR_CHUNK_ROWS)
+            products = seen[inverse[part]].multiply(similarity[item_pos[rows[part]]])
+            out[rows[part]] = np.asarray(products.sum(axis=1)).ravel()
+        return self.neighbor_weight_ * out
+
+    def _interaction_contributions(self, rated, item_pos) -> np.ndarray:
+        """The interaction neighbourhood's share of each of ``item_pos``'s scores
+        from each row ``rated`` (item positions) of one user, shape
+        ``(len(item_pos), len(rated))``; an item given in several rows splits its
+        share among them."""
+        rated, item_pos = np.asarray(rated), np.asarray(item_pos)
+        out = np.zeros((len(item_pos), len(rated)))
+        if self.interaction_similarity_ is None or not len(rated):
+            return out
+        n_fitted = self._n_fitted_items
+        items, cols = (
+            np.flatnonzero(item_pos < n_fitted),
+            np.flatnonzero(rated < n_fitted),
+        )
+        similarity = self.interaction_similarity_
+        block = similarity[item_pos[items]][:, rated[cols]].toarray()
+        _, inverse, counts = np.unique(rated, return_inverse=True, return_counts=True)
+        share = self.neighbor_weight_ / counts[inverse]
+        out[np.ix_(items, cols)] = block * share[cols]
+        return out
 
     @torch.no_grad()
     def _residuals(self, user_pos, item_pos, y, item_bias=None) -> np.ndarray:
@@ -932,6 +1117,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         scores = scores.double().numpy()
         if self.similarity_ is not None:
             self._add_neighbour_offsets(batch, scores)
+        if not self._rating:  # positive-only: the scores recommend ranks by
+            scores += self._interaction_offsets_at(batch.user_pos, batch.item_pos)
         return scores
 
     def _scores(self, user_vec, user_bias, item_vec, item_bias) -> torch.Tensor:
@@ -1086,6 +1273,10 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             users, inverse = np.unique(user_pos[known], return_inverse=True)
             offsets = self._neighbour_offsets(users)[inverse]
             scores[known, : self._n_fitted_items] += offsets
+        if not self._rating:
+            offsets = self._interaction_offsets(user_pos)
+            if offsets is not None:
+                scores += offsets
         return scores
 
     def _rank_ratings(self, user_pos: np.ndarray, ratings: np.ndarray) -> np.ndarray:
@@ -1133,6 +1324,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                 parts.append(("head MLP", mlp.double().numpy()))
         parts.insert(0, ("item bias", item_bias.double().numpy()))
         rated, contributions = self._foldin_contributions(user_pos, item_vec)
+        contributions = contributions + self._interaction_contributions(rated, item_pos)
         # The prior's share of the user's vector: what the items leave of q_i'p
         # (q_i' A^-1 lambda p0 plus the user features' offsets).
         rest = scores - sum(values for _, values in parts) - contributions.sum(1)
@@ -1208,13 +1400,16 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
 
     @torch.no_grad()
     def _ranking_logits(self, user_pos: np.ndarray) -> torch.Tensor:
-        """Interaction logits of users (positions, ``-1`` cold) on the catalogue."""
+        """Interaction logits of users (positions, ``-1`` cold) on the catalogue,
+        the interaction neighbourhood included."""
         pos = torch.as_tensor(user_pos)
         codes = self._known_user_codes(pos)
         state = self._known_or_prior(self._learner.ranking_name, pos)
         user = self._model.ranking_prior(codes, state)
         vec, bias = self._rank_cache[:2]
-        return user @ vec.T + bias
+        logits = (user @ vec.T + bias).double()
+        offsets = self._interaction_offsets(user_pos)
+        return logits if offsets is None else logits + torch.from_numpy(offsets)
 
     @torch.no_grad()
     def _fit_rating_scale(self, batch: EncodedBatch):

@@ -50,6 +50,7 @@ _SHARED_CONSTRAINTS: dict = {
     "n_negatives": [Interval(Integral, 1, None, closed="left")],
     "relevance_threshold": [StrOptions({"auto"}), Real],
     "like_weight": [Interval(Real, 0, None, closed="left")],
+    "neighbor_weight": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
 }
 
 
@@ -269,6 +270,25 @@ class MetaCFRecommender(MetaRecommenderMixin):
         ratings) 1 gave 0.383 / 0.343, 2 gave 0.389 / 0.346, 4 gave 0.396 /
         0.350 and 8 gave 0.393 / 0.346: the normal reading of the rating is
         too flat.
+    neighbor_weight : "auto" or float, default="auto"
+        With a ranking objective: ``recommend`` adds to the interaction logit of
+        a known user on a fitted item ``i`` the weight times ``sum_j s_ij`` over
+        the user's items ``j`` (each counted once), ``s_ij`` the cosine of the two
+        items' interaction columns (which users interacted with them) shrunk by
+        ``n_common / (n_common + 100)``, the ``n_neighbors`` most similar kept
+        per item: an item-item view of a user's whole history beside the
+        low-rank fold-in, computed at the end of ``fit``. "auto" chooses the
+        weight among 0, 0.25, 0.5, ..., 16 on held-out users: 10% of the
+        training users (at most 2000; 1.0 when fewer than 20) are left out of
+        the similarities, each is folded in from a random 1 to 40 of their
+        items, and the weight is the smallest whose mean nDCG@10 of their other
+        items is within one standard error of the best
+        (``neighbor_calibration_``). 0, or ``n_neighbors=None``, turns it off.
+        Positive-only models' ``predict`` includes it (their scores are what
+        ``recommend`` ranks); rating models' ``predict`` does not. On
+        MovieLens-1M (``benchmarks/bench_topn.py``, nDCG@10) a weight of 1
+        raised MetaCF's new users at 20 ratings from 0.348 to 0.358 and warm
+        users from 0.074 to 0.081.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, episode sampling and shuffling (never the global
         random state).
@@ -290,14 +310,24 @@ class MetaCFRecommender(MetaRecommenderMixin):
     similarity_ : sparse matrix of shape (n_fitted_items, n_fitted_items) or None
         Residual similarities of the ``n_neighbors`` correction (row ``i``: item
         ``i``'s neighbours); None when the correction is off.
+    interaction_similarity_ : sparse matrix of shape (n_fitted_items, n_fitted_items)
+        Interaction similarities of the ``neighbor_weight`` term (row ``i``:
+        item ``i``'s neighbours), or None when the term is off.
+    neighbor_weight_ : float
+        The weight of that term (``neighbor_weight`` with "auto" resolved; 0
+        when off).
+    neighbor_calibration_ : dict of float to float or None
+        With ``neighbor_weight="auto"``: the held-out users' mean nDCG@10 at
+        each candidate weight; None when nothing was calibrated.
     fit_times_ : dict of str to float
         Seconds taken by each step of the last ``fit``, in order: ``"encode side
         features"``, ``"encode text"`` (text estimators only), ``"meta-train"``
         (the epochs), then the end-of-fit steps ``"item caches"`` (item
         representations, the interaction tower's Gramian), ``"refit biases"``
         (prior and item biases), ``"adapt users"``, ``"neighbours"`` (the
-        ``n_neighbors`` similarities) and ``"rating scale"``; a step that does not
-        apply takes about 0 s. Validating ``X`` is not included.
+        ``n_neighbors`` similarities), ``"interaction neighbours"`` (those of
+        ``neighbor_weight``, with its calibration) and ``"rating scale"``; a
+        step that does not apply takes about 0 s. Validating ``X`` is not included.
 
     Examples
     --------
@@ -373,6 +403,7 @@ class MetaCFRecommender(MetaRecommenderMixin):
         n_negatives=1024,
         relevance_threshold="auto",
         like_weight=4.0,
+        neighbor_weight="auto",
     ):
         self.algorithm = algorithm
         self.n_inner_steps = n_inner_steps
@@ -410,3 +441,4 @@ class MetaCFRecommender(MetaRecommenderMixin):
         self.n_negatives = n_negatives
         self.relevance_threshold = relevance_threshold
         self.like_weight = like_weight
+        self.neighbor_weight = neighbor_weight

@@ -19,7 +19,7 @@ from ..conftest import synthetic_log
 FAST = {"max_epochs": 2, "embedding_dim": 4, "random_state": 0}
 TEXT = {"encoder": TfidfSVDEncoder(n_components=8, random_state=0), **FAST}
 END_STEPS = ["item caches", "refit biases", "adapt users", "neighbours"]
-END_STEPS += ["rating scale"]
+END_STEPS += ["interaction neighbours", "rating scale"]
 STEPS = {
     "metacf": ["encode side features", "build network", "meta-train", *END_STEPS],
     "text": [
