@@ -174,6 +174,9 @@ class PeakRSS:
         hwm = _hwm_mib() if self._hwm_reset else None
         if hwm is not None:
             self.peak_mib = max(self.peak_mib, hwm)
+        # A sampled RSS can exceed the kernel's mark by a page (the two are read
+        # from different files): the process peak includes every sample.
+        _PEAK_BEFORE_RESETS[0] = max(_PEAK_BEFORE_RESETS[0], self.peak_mib)
 
 
 # ------------------------------------------------------------------------- helpers

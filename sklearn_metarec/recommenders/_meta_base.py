@@ -91,6 +91,8 @@ _NEIGHBOUR_CHUNK_ROWS = 2**14  # predict's rows per block of neighbour offsets
 # training users with two or more items, within the bounds), the weight used when
 # fewer users than the lower bound are left, the list length of the nDCG it
 # maximises and the cells per block of its scores.
+# Items added after fit borrow the neighbourhood rows of this many fitted items.
+_BORROWED_NEIGHBOURS = 10
 _NEIGHBOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 _CALIBRATION_SHARE = 0.1
 _CALIBRATION_USERS = (20, 2000)
@@ -298,8 +300,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         with self._fit_step(times, "interaction neighbours"):
             similarity, weight = self._fit_interaction_neighbours(batch)
             self.interaction_similarity_, self.neighbor_weight_ = similarity, weight
-            # Transposed once: recommend multiplies users' rows by it.
-            self._interaction_t = None if similarity is None else similarity.T.tocsr()
+            self._set_interaction_rows(similarity)
         with self._fit_step(times, "rating scale"):
             self._rating_mean = float(batch.y.mean()) if self._rating else None
             self._rating_scale = self._fit_rating_scale(batch)
@@ -707,11 +708,39 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         )
         return float(weights[one_standard_error_choice(weights, ndcg)])
 
+    def _set_interaction_rows(self, rows: sp.csr_matrix | None) -> None:
+        """Keep the interaction neighbourhood's rows, one per catalogue item
+        (columns: the fitted items), and their transpose (recommend multiplies
+        users' rows by it); new objects, so that a rollback restores the old."""
+        self._interaction_rows = rows
+        self._interaction_t = None if rows is None else rows.T.tocsr()
+
+    @torch.no_grad()
+    def _borrowed_interaction_rows(self, items: np.ndarray) -> sp.csr_matrix:
+        """Neighbourhood rows of items added after fit (positions): the mean of
+        the rows of the ``_BORROWED_NEIGHBOURS`` fitted items closest to each
+        (cosine of the interaction tower's item vectors, the weights of the
+        mean; only positive cosines), so that an item known from its content
+        alone competes on the same footing as the fitted ones."""
+        n_fitted = self._n_fitted_items
+        vec = torch.nn.functional.normalize(self._rank_cache[0].double(), dim=1)
+        cosine = (vec[torch.as_tensor(items)] @ vec[:n_fitted].T).numpy()
+        k = min(_BORROWED_NEIGHBOURS, n_fitted)
+        top = np.argpartition(-cosine, k - 1, axis=1)[:, :k]
+        weight = np.maximum(np.take_along_axis(cosine, top, axis=1), 0.0)
+        total = weight.sum(axis=1, keepdims=True)
+        weight = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
+        mix = sp.csr_matrix(
+            (weight.ravel(), (np.repeat(np.arange(len(items)), k), top.ravel())),
+            shape=(len(items), n_fitted),
+        )
+        return sp.csr_matrix(mix @ self.interaction_similarity_)
+
     def _interaction_offsets(self, user_pos: np.ndarray) -> np.ndarray | None:
-        """``neighbor_weight_ * sum_j s_ij`` over each user's items ``j``, for
-        every catalogue item ``i``, shape ``(len(user_pos), n_items)``: zero for
-        cold users and for items added after fit; None when there is no
-        interaction neighbourhood."""
+        """``neighbor_weight_ * sum_j s_ij`` over each user's fitted items ``j``,
+        for every catalogue item ``i`` (items added after fit through their
+        borrowed rows), shape ``(len(user_pos), n_items)``: zero for cold users;
+        None when there is no interaction neighbourhood."""
         if self.interaction_similarity_ is None:
             return None
         out = np.zeros((len(user_pos), len(self.item_index_)))
@@ -719,9 +748,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         if len(known):
             users, inverse = np.unique(user_pos[known], return_inverse=True)
             offsets = (self._fitted_items_of(users) @ self._interaction_t).toarray()
-            out[known, : self._n_fitted_items] = (
-                self.neighbor_weight_ * offsets[inverse]
-            )
+            out[known, : offsets.shape[1]] = self.neighbor_weight_ * offsets[inverse]
         return out
 
     def _fitted_items_of(self, users: np.ndarray) -> sp.csr_matrix:
@@ -740,13 +767,13 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         out = np.zeros(len(user_pos))
         if self.interaction_similarity_ is None:
             return out
-        n_fitted = self._n_fitted_items
-        rows = np.flatnonzero((user_pos >= 0) & (item_pos >= 0) & (item_pos < n_fitted))
+        similarity = self._interaction_rows
+        n_rows = similarity.shape[0]
+        rows = np.flatnonzero((user_pos >= 0) & (item_pos >= 0) & (item_pos < n_rows))
         if not len(rows):
             return out
         users, inverse = np.unique(user_pos[rows], return_inverse=True)
         seen = self._fitted_items_of(users)
-        similarity = self.interaction_similarity_
         for start in range(0, len(rows), _NEIGHBOUR_CHUNK_ROWS):
             part = slice(start, start + _NEIGHBOUR_CHUNK_ROWS)
             products = seen[inverse[part]].multiply(similarity[item_pos[rows[part]]])
@@ -762,12 +789,11 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         out = np.zeros((len(item_pos), len(rated)))
         if self.interaction_similarity_ is None or not len(rated):
             return out
-        n_fitted = self._n_fitted_items
+        similarity = self._interaction_rows
         items, cols = (
-            np.flatnonzero(item_pos < n_fitted),
-            np.flatnonzero(rated < n_fitted),
+            np.flatnonzero(item_pos < similarity.shape[0]),
+            np.flatnonzero(rated < self._n_fitted_items),
         )
-        similarity = self.interaction_similarity_
         block = similarity[item_pos[items]][:, rated[cols]].toarray()
         _, inverse, counts = np.unique(rated, return_inverse=True, return_counts=True)
         share = self.neighbor_weight_ / counts[inverse]
@@ -1044,6 +1070,10 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             counts=self._new_item_counts(batch),
         )
         self._refresh_items(batch.new_items)
+        if self.interaction_similarity_ is not None:
+            borrowed = self._borrowed_interaction_rows(batch.new_items)
+            rows = sp.vstack([self._interaction_rows, borrowed], format="csr")
+            self._set_interaction_rows(rows)
 
     def _new_item_counts(self, batch: EncodedBatch):
         """Evidence of items added by ``partial_fit``: none (served from content)."""

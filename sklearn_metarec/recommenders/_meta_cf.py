@@ -272,14 +272,16 @@ class MetaCFRecommender(MetaRecommenderMixin):
         too flat.
     neighbor_weight : "auto" or float, default="auto"
         With a ranking objective: ``recommend`` adds to the interaction logit of
-        a known user on a fitted item ``i`` the weight times ``sum_j s_ij`` over
-        the user's items ``j`` (each counted once), ``s_ij`` the cosine of the two
-        items' interaction columns (which users interacted with them) shrunk by
-        ``n_common / (n_common + 100)``, the ``n_neighbors`` most similar kept
+        a known user on an item ``i`` the weight times ``sum_j s_ij`` over the
+        user's fitted items ``j`` (each counted once), ``s_ij`` the cosine of the
+        two items' interaction columns (which users interacted with them) shrunk
+        by ``n_common / (n_common + 100)``, the ``n_neighbors`` most similar kept
         per item: an item-item view of a user's whole history beside the
-        low-rank fold-in, computed at the end of ``fit``. "auto" chooses the
-        weight among 0, 0.25, 0.5, ..., 16 on held-out users: 10% of the
-        training users (at most 2000; 1.0 when fewer than 20) are left out of
+        low-rank fold-in, computed at the end of ``fit``. An item added later
+        borrows the cosine-weighted mean of the rows of the 10 fitted items
+        closest to it (cosine of the interaction tower's item vectors). "auto"
+        chooses the weight among 0, 0.25, 0.5, ..., 16 on held-out users: 10% of
+        the training users (at most 2000; 1.0 when fewer than 20) are left out of
         the similarities, each is folded in from a random 1 to 40 of their
         items, and the weight is the smallest whose mean nDCG@10 of their other
         items is within one standard error of the best

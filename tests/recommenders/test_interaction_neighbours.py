@@ -104,3 +104,20 @@ def test_bad_neighbor_weight_is_a_value_error():
     X, y = synthetic_log()
     with pytest.raises(ValueError, match="neighbor_weight"):
         MetaCFRecommender(neighbor_weight=-1.0, **FAST).fit(X, y)
+
+
+def test_an_added_item_borrows_the_rows_of_its_closest_fitted_items():
+    X, y = synthetic_log()
+    model = MetaCFRecommender(neighbor_weight=2.0, **FAST).fit(X, y)
+    twin = X.drop_duplicates("item_id").iloc[[3]][["item_id", "title", "genres"]]
+    model.add_items(twin.assign(item_id=99999))
+    user = X["user_id"].iloc[0]
+    pos = model.user_index_.get_positions(np.array([user]))
+    offsets = model._interaction_offsets(pos)[0]
+    closest, cosine = model.similar_items([99999], n=10, return_scores=True)
+    closest_pos = model.item_index_.get_positions(closest[0])
+    weight = np.maximum(cosine[0], 0.0)
+    expected = (weight * offsets[closest_pos]).sum() / weight.sum()
+    new_pos = model.item_index_.get_positions(np.array([99999]))[0]
+    assert offsets[new_pos] == pytest.approx(expected)
+    assert offsets[new_pos] > 0
