@@ -736,20 +736,35 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         )
         return sp.csr_matrix(mix @ self.interaction_similarity_)
 
-    def _interaction_offsets(self, user_pos: np.ndarray) -> np.ndarray | None:
+    def _interaction_offsets(self, user_pos: np.ndarray) -> np.ndarray:
         """``neighbor_weight_ * sum_j s_ij`` over each user's fitted items ``j``,
         for every catalogue item ``i`` (items added after fit through their
-        borrowed rows), shape ``(len(user_pos), n_items)``: zero for cold users;
-        None when there is no interaction neighbourhood."""
-        if self.interaction_similarity_ is None:
-            return None
+        borrowed rows), shape ``(len(user_pos), n_items)``: zero for cold users
+        and without an interaction neighbourhood."""
         out = np.zeros((len(user_pos), len(self.item_index_)))
-        known = np.flatnonzero(user_pos >= 0)
-        if len(known):
-            users, inverse = np.unique(user_pos[known], return_inverse=True)
-            offsets = (self._fitted_items_of(users) @ self._interaction_t).toarray()
-            out[known, : offsets.shape[1]] = self.neighbor_weight_ * offsets[inverse]
+        self._add_interaction_offsets(user_pos, out)
         return out
+
+    def _add_interaction_offsets(self, user_pos: np.ndarray, scores: np.ndarray):
+        """Add :meth:`_interaction_offsets` to ``scores`` in place (one dense
+        temporary per block of users: on a large catalogue, fresh memory is a
+        large share of the time)."""
+        if self.interaction_similarity_ is None:
+            return
+        known = np.flatnonzero(user_pos >= 0)
+        if not len(known):
+            return
+        users, inverse = np.unique(user_pos[known], return_inverse=True)
+        rows = self._fitted_items_of(users)
+        if not np.array_equal(users, user_pos[known]):  # repeated or unsorted
+            rows = rows[inverse]
+        offsets = (rows @ self._interaction_t).toarray()
+        offsets *= self.neighbor_weight_
+        width = offsets.shape[1]
+        if len(known) == len(user_pos):
+            scores[:, :width] += offsets
+        else:
+            scores[known, :width] += offsets
 
     def _fitted_items_of(self, users: np.ndarray) -> sp.csr_matrix:
         """Indicator of the fitted items each of ``users`` (sorted, unique
@@ -1304,9 +1319,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             offsets = self._neighbour_offsets(users)[inverse]
             scores[known, : self._n_fitted_items] += offsets
         if not self._rating:
-            offsets = self._interaction_offsets(user_pos)
-            if offsets is not None:
-                scores += offsets
+            self._add_interaction_offsets(user_pos, scores)
         return scores
 
     def _rank_ratings(self, user_pos: np.ndarray, ratings: np.ndarray) -> np.ndarray:
@@ -1437,9 +1450,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         state = self._known_or_prior(self._learner.ranking_name, pos)
         user = self._model.ranking_prior(codes, state)
         vec, bias = self._rank_cache[:2]
-        logits = (user @ vec.T + bias).double()
-        offsets = self._interaction_offsets(user_pos)
-        return logits if offsets is None else logits + torch.from_numpy(offsets)
+        logits = (user @ vec.T + bias).double().numpy()
+        self._add_interaction_offsets(user_pos, logits)
+        return torch.from_numpy(logits)
 
     @torch.no_grad()
     def _fit_rating_scale(self, batch: EncodedBatch):
