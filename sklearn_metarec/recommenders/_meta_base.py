@@ -91,14 +91,14 @@ _NEIGHBOUR_CHUNK_ROWS = 2**14  # predict's rows per block of neighbour offsets
 # training users with two or more items, within the bounds), the weight used when
 # fewer users than the lower bound are left, the list length of the nDCG it
 # maximises and the cells per block of its scores.
-# Items added after fit borrow the neighbourhood rows of this many fitted items.
-_BORROWED_NEIGHBOURS = 10
 _NEIGHBOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 _CALIBRATION_SHARE = 0.1
 _CALIBRATION_USERS = (20, 2000)
 _UNCALIBRATED_WEIGHT = 1.0
 _CALIBRATION_K = 10
 _CALIBRATION_CELLS = 2**22
+# Items added after fit borrow the neighbourhood rows of this many fitted items.
+_BORROWED_NEIGHBOURS = 10
 # Ranking episodes (the ranking objective): each training user draws a support
 # size uniformly in _RANKING_SUPPORT (new users arrive with a few interactions)
 # and up to _RANKING_QUERY of their other interactions are ranked.
@@ -736,19 +736,12 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         )
         return sp.csr_matrix(mix @ self.interaction_similarity_)
 
-    def _interaction_offsets(self, user_pos: np.ndarray) -> np.ndarray:
-        """``neighbor_weight_ * sum_j s_ij`` over each user's fitted items ``j``,
-        for every catalogue item ``i`` (items added after fit through their
-        borrowed rows), shape ``(len(user_pos), n_items)``: zero for cold users
-        and without an interaction neighbourhood."""
-        out = np.zeros((len(user_pos), len(self.item_index_)))
-        self._add_interaction_offsets(user_pos, out)
-        return out
-
     def _add_interaction_offsets(self, user_pos: np.ndarray, scores: np.ndarray):
-        """Add :meth:`_interaction_offsets` to ``scores`` in place (one dense
-        temporary per block of users: on a large catalogue, fresh memory is a
-        large share of the time)."""
+        """Add ``neighbor_weight_ * sum_j s_ij`` over each user's fitted items
+        ``j`` to ``scores`` (shape ``(len(user_pos), n_items)``) in place, for
+        every catalogue item ``i`` (items added after fit through their borrowed
+        rows); nothing for cold users. One dense temporary per block of users:
+        on a large catalogue, fresh memory is a large share of the time."""
         if self.interaction_similarity_ is None:
             return
         known = np.flatnonzero(user_pos >= 0)
@@ -778,7 +771,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         return cell_means(local, item_pos[mine], np.ones(len(mine)), shape)[1]
 
     def _interaction_offsets_at(self, user_pos, item_pos) -> np.ndarray:
-        """:meth:`_interaction_offsets` at row-aligned (user, item) cells only."""
+        """:meth:`_add_interaction_offsets` at row-aligned (user, item) cells."""
         out = np.zeros(len(user_pos))
         if self.interaction_similarity_ is None:
             return out

@@ -113,7 +113,9 @@ def test_an_added_item_borrows_the_rows_of_its_closest_fitted_items():
     model.add_items(twin.assign(item_id=99999))
     user = X["user_id"].iloc[0]
     pos = model.user_index_.get_positions(np.array([user]))
-    offsets = model._interaction_offsets(pos)[0]
+    offsets = np.zeros((1, len(model.item_index_)))
+    model._add_interaction_offsets(pos, offsets)
+    offsets = offsets[0]
     closest, cosine = model.similar_items([99999], n=10, return_scores=True)
     closest_pos = model.item_index_.get_positions(closest[0])
     weight = np.maximum(cosine[0], 0.0)
