@@ -430,6 +430,13 @@ def _user_codes(users, n_rows):
     return codes, len(uniques)
 
 
+def _ndcg_per_user(y_true, y_score, k: int) -> np.ndarray:
+    """:func:`ndcg_at_k` of each row of (n_users, n_items) matrices, ``nan``
+    for a user with no relevant item (internal: the meta estimators' choice of
+    ``neighbor_weight`` needs the spread over users, not only the mean)."""
+    return _per_user(_rank(y_true, y_score, None, k, relevance=_graded), "ndcg")
+
+
 def _rank(y_true, y_score, users, k, *, relevance):
     """Validate either input layout and return the users' top-k view."""
     k = _check_k(k)

@@ -36,10 +36,10 @@ from .._skorch._persistence import (
 )
 from ..base import BaseRecommender, EncodedBatch
 from ..meta import MetaLearner, NegativeSampler, TaskSampler, pad_tasks
+from ..metrics._ranking import _ndcg_per_user
 from ..nn import MetaRecNet
 from ..utils._neighbours import (
     cell_means,
-    list_ndcg,
     neighbour_contributions,
     neighbour_offsets,
     neighbour_offsets_at,
@@ -699,14 +699,15 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             mine = support[part]
             neighbours = (mine @ similarity_t).toarray()
             logits[mine.nonzero()] = -np.inf
+            relevant_part = relevant[part].toarray()
             for k, weight in enumerate(weights):
-                ndcg[k, part] = list_ndcg(
-                    logits + weight * neighbours, relevant[part], _CALIBRATION_K
+                ndcg[k, part] = _ndcg_per_user(
+                    relevant_part, logits + weight * neighbours, _CALIBRATION_K
                 )
         self.neighbor_calibration_ = dict(
             zip(weights.tolist(), ndcg.mean(axis=1).tolist())
         )
-        return float(weights[one_standard_error_choice(weights, ndcg)])
+        return float(weights[one_standard_error_choice(ndcg)])
 
     def _set_interaction_rows(self, rows: sp.csr_matrix | None) -> None:
         """Keep the interaction neighbourhood's rows, one per catalogue item

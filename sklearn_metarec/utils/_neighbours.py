@@ -11,7 +11,6 @@ import scipy.sparse as sp
 
 __all__ = [
     "cell_means",
-    "list_ndcg",
     "neighbour_contributions",
     "neighbour_offsets",
     "neighbour_offsets_at",
@@ -327,52 +326,14 @@ def neighbour_contributions(residual, rated, similarity, items, reg: float):
     return cols, terms
 
 
-def list_ndcg(scores: np.ndarray, relevant: sp.csr_matrix, k: int) -> np.ndarray:
-    """nDCG@k (binary gain) of each row's top ``k`` items by ``scores``.
+def one_standard_error_choice(scores: np.ndarray) -> int:
+    """Index of the first candidate whose mean score is within one standard
+    error of the best mean (Breiman's one-standard-error rule: candidates in
+    order of increasing complexity, the simplest first).
 
     Parameters
     ----------
-    scores : ndarray of shape (n_users, n_items)
-        ``-inf`` for items that may not be listed (never counted).
-    relevant : sparse matrix of shape (n_users, n_items)
-        The relevant items of each row (stored cells); every row has one.
-    k : int
-        List length.
-
-    Returns
-    -------
-    ndarray of shape (n_users,)
-
-    Examples
-    --------
-    >>> import scipy.sparse as sp
-    >>> relevant = sp.csr_matrix([[0, 1, 0], [1, 0, 0]])
-    >>> list_ndcg(np.array([[3.0, 2.0, 1.0], [3.0, 2.0, 1.0]]), relevant, 1)
-    array([0., 1.])
-    """
-    n_users, n_items = scores.shape
-    k = min(k, n_items)
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    listed = np.isfinite(np.take_along_axis(scores, top, axis=1))
-    relevant = sp.csr_matrix(relevant, dtype=bool)
-    hits = np.asarray(relevant[np.arange(n_users)[:, None], top].toarray()) & listed
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    n_relevant = np.minimum(np.diff(relevant.indptr), k)
-    ideal = np.concatenate([[0.0], np.cumsum(discount)])[n_relevant]
-    return (hits * discount).sum(axis=1) / ideal
-
-
-def one_standard_error_choice(values, scores: np.ndarray) -> int:
-    """Index of the smallest of ``values`` whose mean score is within one
-    standard error of the best mean (Breiman's one-standard-error rule).
-
-    Parameters
-    ----------
-    values : sequence of float
-        Candidate values, increasing (the smaller, the simpler).
-    scores : ndarray of shape (len(values), n_samples)
+    scores : ndarray of shape (n_candidates, n_samples)
         Score of each candidate on each sample (higher is better).
 
     Returns
@@ -382,7 +343,7 @@ def one_standard_error_choice(values, scores: np.ndarray) -> int:
     Examples
     --------
     >>> scores = np.array([[0.0, 0.2], [0.5, 0.7], [0.6, 0.8]])
-    >>> one_standard_error_choice([0.0, 1.0, 2.0], scores)
+    >>> one_standard_error_choice(scores)
     1
     """
     scores = np.asarray(scores, dtype=np.float64)
