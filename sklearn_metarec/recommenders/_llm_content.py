@@ -173,7 +173,8 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
     **meta parameters
         ``algorithm`` ... ``random_state``, ``warmup_reg``, ``item_refit_reg``,
         ``n_neighbors``, ``average``, ``ranking_loss``, ``n_negatives``,
-        ``relevance_threshold``, ``like_weight``, ``neighbor_weight``: see
+        ``relevance_threshold``, ``like_weight``, ``neighbor_weight``,
+        ``episode_order``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
@@ -185,6 +186,8 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
     user_state_, similarity_, fit_times_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
     interaction_similarity_, neighbor_weight_, neighbor_calibration_
+        As in :class:`~sklearn_metarec.MetaCFRecommender`.
+    episode_order_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -246,6 +249,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         relevance_threshold="auto",
         like_weight=4.0,
         neighbor_weight="auto",
+        episode_order="auto",
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -286,3 +290,4 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.relevance_threshold = relevance_threshold
         self.like_weight = like_weight
         self.neighbor_weight = neighbor_weight
+        self.episode_order = episode_order

@@ -38,6 +38,7 @@ from ..base import BaseRecommender, EncodedBatch
 from ..meta import MetaLearner, NegativeSampler, TaskSampler, pad_tasks
 from ..metrics._ranking import _ndcg_per_user
 from ..nn import MetaRecNet
+from ..utils._data import INTERACTION_COLUMNS, check_timestamps
 from ..utils._neighbours import (
     cell_means,
     neighbour_contributions,
@@ -97,6 +98,9 @@ _CALIBRATION_USERS = (20, 2000)
 _UNCALIBRATED_WEIGHT = 1.0
 _CALIBRATION_K = 10
 _CALIBRATION_CELLS = 2**22
+# The interaction column whose times order the ranking episodes
+# (``episode_order``).
+_TIME_COLUMN = INTERACTION_COLUMNS[0]
 # Items added after fit borrow the neighbourhood rows of this many fitted items.
 _BORROWED_NEIGHBOURS = 10
 # Ranking episodes (the ranking objective): each training user draws a support
@@ -180,6 +184,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         # for ratings unless ranking_loss=None. Fitted state: serving reads it.
         self._ranks = self.ranking_loss is not None
         self._check_confidences(batch)
+        row_times = self._episode_times(batch)  # None: random episodes
         rng = check_random_state(self.random_state)  # None: fresh entropy
         seed = int(rng.randint(np.iinfo(np.int32).max))
         self._seed = seed
@@ -271,6 +276,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                     n_query=_RANKING_QUERY,
                     support_range=_RANKING_SUPPORT,
                     min_rows=2,
+                    order=row_times,
                 )
                 samplers["negatives"] = NegativeSampler(counts, self.n_negatives)
             tasks = np.flatnonzero(np.bincount(batch.user_pos, minlength=n_users) >= 2)
@@ -298,7 +304,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             self.similarity_ = self._fit_neighbours(batch)
             self._similarity_t_cache = {}
         with self._fit_step(times, "interaction neighbours"):
-            similarity, weight = self._fit_interaction_neighbours(batch)
+            similarity, weight = self._fit_interaction_neighbours(batch, row_times)
             self.interaction_similarity_, self.neighbor_weight_ = similarity, weight
             self._set_interaction_rows(similarity)
         with self._fit_step(times, "rating scale"):
@@ -307,6 +313,26 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         self.fit_times_ = times
         if self._verbosity()[1]:
             self._print_step("total", time.perf_counter() - start)
+
+    def _episode_times(self, batch: EncodedBatch) -> np.ndarray | None:
+        """The rows' times that order the ranking episodes and the calibration
+        (``episode_order``), or None when they are drawn at random; sets
+        ``episode_order_``."""
+        column = _TIME_COLUMN
+        present = column in batch.data.side.columns
+        order = self.episode_order
+        if order == "auto":
+            order = "time" if present else "random"
+        if order == "time" and not present:
+            raise ValueError(
+                f"episode_order='time' orders each user's interactions by the "
+                f"{column!r} column of X, which X does not have; add it, or use "
+                f"episode_order='random'."
+            )
+        self.episode_order_ = order
+        if order == "random":
+            return None
+        return check_timestamps(batch.data.side[column], column)
 
     @contextmanager
     def _fit_step(self, times: dict, step: str):
@@ -608,11 +634,12 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             n_threads=torch.get_num_threads(),
         )
 
-    def _fit_interaction_neighbours(self, batch: EncodedBatch):
+    def _fit_interaction_neighbours(self, batch: EncodedBatch, row_times=None):
         """The interaction neighbourhood of the ranking and its weight
         (``neighbor_weight``): ``(similarity, weight)``, or ``(None, 0.0)`` when
         it is off (``n_neighbors=None``, ``neighbor_weight=0``, no ranking
-        objective, or a calibrated weight of 0). Sets ``neighbor_calibration_``."""
+        objective, or a calibrated weight of 0). Sets ``neighbor_calibration_``.
+        ``row_times``: the rows' times, which order the calibration's users."""
         self.neighbor_calibration_ = None
         if self.n_neighbors is None or not self._ranks or self.neighbor_weight == 0:
             return None, 0.0
@@ -622,7 +649,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         )
         weight = self.neighbor_weight
         if weight == "auto":
-            weight = self._calibrate_neighbor_weight(batch, interacted)
+            weight = self._calibrate_neighbor_weight(batch, interacted, row_times)
         if weight == 0:
             return None, 0.0
         return self._interaction_similarity(interacted), float(weight)
@@ -637,13 +664,16 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         )
 
     @torch.no_grad()
-    def _calibrate_neighbor_weight(self, batch, interacted: sp.csr_matrix) -> float:
+    def _calibrate_neighbor_weight(
+        self, batch, interacted: sp.csr_matrix, row_times=None
+    ) -> float:
         """``neighbor_weight="auto"``: the weight chosen on held-out users.
 
         A share of the training users is held out of the similarities (built on
         the other users' interactions). Each held-out user is folded in from a
-        random support of their items (1 to 40, as in the ranking episodes) and
-        ranks the catalogue minus the support; the weight is the smallest of
+        support of their items (1 to 40, as in the ranking episodes: their first
+        ones in time with ``row_times``, else a random subset) and ranks the
+        catalogue minus the support; the weight is the smallest of
         ``_NEIGHBOR_WEIGHTS`` whose mean nDCG@10 of the user's other items is
         within one standard error of the best (the one-standard-error rule).
         """
@@ -658,12 +688,20 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         similarity_t = self._interaction_similarity(interacted[others]).T.tocsr()
         low, high = _RANKING_SUPPORT
         support = []
-        for user in held:
+        in_time = (
+            None
+            if row_times is None
+            else self._items_in_time(batch, held, row_times, rng)
+        )
+        for k, user in enumerate(held):
             items = interacted.indices[
                 interacted.indptr[user] : interacted.indptr[user + 1]
             ]
             size = min(int(rng.integers(low, high + 1)), len(items) - 1)
-            support.append(rng.permutation(items)[:size])
+            if in_time is None:
+                support.append(rng.permutation(items)[:size])
+            else:
+                support.append(np.sort(in_time[k][:size]))
         n_items = interacted.shape[1]
         support = sp.csr_matrix(
             (
@@ -708,6 +746,23 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             zip(weights.tolist(), ndcg.mean(axis=1).tolist())
         )
         return float(weights[one_standard_error_choice(ndcg)])
+
+    @staticmethod
+    def _items_in_time(batch, users: np.ndarray, row_times, rng) -> list:
+        """Each of ``users``' (sorted positions) distinct items in the order of
+        their first row in time (ties at random), one array per user."""
+        rows = np.flatnonzero(np.isin(batch.user_pos, users))
+        rows = rows[
+            np.lexsort((rng.random(len(rows)), row_times[rows], batch.user_pos[rows]))
+        ]
+        user_pos, item_pos = batch.user_pos[rows], batch.item_pos[rows]
+        _, first = np.unique(
+            user_pos * np.int64(batch.item_pos.max() + 1) + item_pos,
+            return_index=True,
+        )
+        first = np.sort(first)  # by user, then time
+        bounds = np.searchsorted(user_pos[first], users, side="right")
+        return np.split(item_pos[first], bounds[:-1])
 
     def _set_interaction_rows(self, rows: sp.csr_matrix | None) -> None:
         """Keep the interaction neighbourhood's rows, one per catalogue item

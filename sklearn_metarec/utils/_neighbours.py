@@ -331,6 +331,11 @@ def one_standard_error_choice(scores: np.ndarray) -> int:
     error of the best mean (Breiman's one-standard-error rule: candidates in
     order of increasing complexity, the simplest first).
 
+    Every candidate is scored on the same samples, so the error is that of the
+    paired differences: the standard error of the mean of ``best - candidate``
+    over the samples. Most of the spread of per-user scores is the users'
+    (some are easier to serve than others) and cancels in the difference.
+
     Parameters
     ----------
     scores : ndarray of shape (n_candidates, n_samples)
@@ -342,13 +347,19 @@ def one_standard_error_choice(scores: np.ndarray) -> int:
 
     Examples
     --------
-    >>> scores = np.array([[0.0, 0.2], [0.5, 0.7], [0.6, 0.8]])
-    >>> one_standard_error_choice(scores)
+    >>> scores = np.array([[0.4, 0.6, 0.5, 0.7], [0.45, 0.62, 0.55, 0.72]])
+    >>> one_standard_error_choice(scores)  # better on every sample
     1
+    >>> scores = np.array([[0.4, 0.6, 0.5, 0.7], [0.3, 0.8, 0.4, 0.9]])
+    >>> one_standard_error_choice(scores)  # better on average, within the noise
+    0
     """
     scores = np.asarray(scores, dtype=np.float64)
     means = scores.mean(axis=1)
     best = int(np.argmax(means))
     n = scores.shape[1]
-    error = scores[best].std(ddof=1) / np.sqrt(n) if n > 1 else 0.0
+    if n > 1:
+        error = (scores[best] - scores).std(axis=1, ddof=1) / np.sqrt(n)
+    else:
+        error = np.zeros(len(scores))
     return int(np.flatnonzero(means >= means[best] - error)[0])

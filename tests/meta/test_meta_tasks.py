@@ -138,3 +138,80 @@ def test_task_sampler_is_deterministic_given_rng():
         assert torch.equal(x.support_x["items"], y.support_x["items"])
         assert torch.equal(x.query_y, y.query_y)
     assert all(x.support_y.shape[1] <= 4 for x in a)
+
+
+def test_split_support_query_in_time_order_takes_the_first_rows_as_support():
+    rng = np.random.default_rng(0)
+    task = np.repeat(np.arange(50), 12)
+    times = rng.permutation(len(task)).astype(float)
+    support, query = split_support_query(
+        task, n_query=3, support_range=(1, 5), order=times, rng=rng
+    )
+    for t in range(50):
+        mine = task == t
+        ranks = np.argsort(np.argsort(times[mine]))  # 0 = earliest
+        k = int(support[mine].sum())
+        assert 1 <= k <= 5
+        assert sorted(ranks[support[mine]]) == list(range(k))  # the first k
+        assert sorted(ranks[query[mine]]) == list(range(k, k + 3))  # then the next 3
+    # Without support_range: the query is the latest rows, the support before it.
+    support, query = split_support_query(
+        task, n_query=2, n_support=4, order=times, rng=rng
+    )
+    for t in range(50):
+        mine = task == t
+        ranks = np.argsort(np.argsort(times[mine]))
+        assert sorted(ranks[query[mine]]) == [10, 11]
+        assert sorted(ranks[support[mine]]) == [6, 7, 8, 9]
+
+
+def test_split_support_query_breaks_time_ties_at_random():
+    task = np.zeros(6, dtype=int)
+    times = np.array([0.0, 1.0, 1.0, 1.0, 1.0, 2.0])  # four rows at the same time
+    chosen = set()
+    for seed in range(40):
+        support, _ = split_support_query(
+            task,
+            n_query=1,
+            support_range=(2, 2),
+            order=times,
+            rng=np.random.default_rng(seed),
+        )
+        assert support[0] and not support[5]
+        chosen.add(int(np.flatnonzero(support)[1]))
+    assert chosen == {1, 2, 3, 4}
+
+
+def test_split_support_query_without_order_is_unchanged_and_order_is_checked():
+    task = np.repeat(np.arange(5), 7)
+    a = split_support_query(
+        task, n_query=2, support_range=(1, 4), rng=np.random.default_rng(3)
+    )
+    b = split_support_query(
+        task, n_query=2, support_range=(1, 4), order=None, rng=np.random.default_rng(3)
+    )
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    with pytest.raises(ValueError, match="order has 3 values for 35 rows"):
+        split_support_query(
+            task, n_query=2, order=[1, 2, 3], rng=np.random.default_rng(0)
+        )
+    with pytest.raises(ValueError, match="order has 3 values for 35 rows"):
+        TaskSampler(task, {"items": np.arange(35)}, np.ones(35), order=[1, 2, 3])
+
+
+def test_task_sampler_splits_each_task_in_time_order():
+    task = np.repeat([0, 1], 6)
+    times = np.array([5, 3, 1, 2, 4, 6, 60, 50, 40, 30, 20, 10], dtype=float)
+    sampler = TaskSampler(
+        task,
+        {"items": np.arange(12)},
+        np.ones(12),
+        n_query=2,
+        support_range=(2, 2),
+        order=times,
+    )
+    batch = sampler.batch([0, 1], np.random.default_rng(0))
+    assert sorted(batch.support_x["items"][0].tolist()) == [2, 3]  # times 1, 2
+    assert sorted(batch.query_x["items"][0].tolist()) == [1, 4]  # times 3, 4
+    assert sorted(batch.support_x["items"][1].tolist()) == [10, 11]
+    assert sorted(batch.query_x["items"][1].tolist()) == [8, 9]

@@ -166,8 +166,16 @@ def test_ndcg_per_user_matches_a_brute_force_per_row():
 
 def test_one_standard_error_choice_takes_the_smallest_value_near_the_best():
     rng = np.random.default_rng(0)
-    noise = rng.normal(scale=0.1, size=200)
-    scores = np.stack([noise, noise + 0.5, noise + 0.505, noise + 0.2])
-    assert one_standard_error_choice(scores) == 1  # within 1 SE
-    scores[1] -= 0.1  # now more than a standard error below the best
+    users = rng.normal(scale=1.0, size=400)  # shared: the same users score each
+    swing = np.tile([0.02, -0.02], 200)  # 2 against 1, user by user
+    scores = np.stack([users, users + 0.5, users + 0.5005 + swing, users + 0.2])
+    # 2 is best by 0.0005, within the paired differences' error (0.001).
+    assert one_standard_error_choice(scores) == 1
+    # 0.01 below the best: far within the users' spread (a standard error of
+    # 0.05), but beyond that of the paired differences.
+    scores[1] -= 0.01
     assert one_standard_error_choice(scores) == 2
+
+
+def test_one_standard_error_choice_of_one_sample_is_the_best():
+    assert one_standard_error_choice(np.array([[0.1], [0.3], [0.2]])) == 1
