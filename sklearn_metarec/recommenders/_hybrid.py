@@ -49,7 +49,8 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
     **meta parameters
         ``algorithm`` ... ``random_state``, ``item_refit_reg``, ``n_neighbors``,
         ``average``, ``ranking_loss``, ``n_negatives``, ``relevance_threshold``,
-        ``like_weight``, ``neighbor_weight``, ``episode_order``: see
+        ``like_weight``, ``neighbor_weight``, ``episode_order``,
+        ``neighbor_recency``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
@@ -62,7 +63,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
     interaction_similarity_, neighbor_weight_, neighbor_calibration_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
-    episode_order_
+    episode_order_, neighbor_recency_, recency_calibration_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -131,6 +132,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         like_weight=4.0,
         neighbor_weight="auto",
         episode_order="auto",
+        neighbor_recency="auto",
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -173,3 +175,4 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         self.like_weight = like_weight
         self.neighbor_weight = neighbor_weight
         self.episode_order = episode_order
+        self.neighbor_recency = neighbor_recency

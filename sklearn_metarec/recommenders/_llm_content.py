@@ -174,7 +174,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         ``algorithm`` ... ``random_state``, ``warmup_reg``, ``item_refit_reg``,
         ``n_neighbors``, ``average``, ``ranking_loss``, ``n_negatives``,
         ``relevance_threshold``, ``like_weight``, ``neighbor_weight``,
-        ``episode_order``: see
+        ``episode_order``, ``neighbor_recency``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
@@ -187,7 +187,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
     interaction_similarity_, neighbor_weight_, neighbor_calibration_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
-    episode_order_
+    episode_order_, neighbor_recency_, recency_calibration_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -250,6 +250,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         like_weight=4.0,
         neighbor_weight="auto",
         episode_order="auto",
+        neighbor_recency="auto",
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -291,3 +292,4 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.like_weight = like_weight
         self.neighbor_weight = neighbor_weight
         self.episode_order = episode_order
+        self.neighbor_recency = neighbor_recency

@@ -101,6 +101,9 @@ _CALIBRATION_CELLS = 2**22
 # The interaction column whose times order the ranking episodes
 # (``episode_order``).
 _TIME_COLUMN = INTERACTION_COLUMNS[0]
+# Recency scales of the interaction neighbourhood (``neighbor_recency="auto"``),
+# in interactions, the simplest first: None weighs a user's items alike.
+_RECENCY_SCALES = (None, 20.0, 10.0, 5.0)
 # Items added after fit borrow the neighbourhood rows of this many fitted items.
 _BORROWED_NEIGHBOURS = 10
 # Ranking episodes (the ranking objective): each training user draws a support
@@ -306,6 +309,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         with self._fit_step(times, "interaction neighbours"):
             similarity, weight = self._fit_interaction_neighbours(batch, row_times)
             self.interaction_similarity_, self.neighbor_weight_ = similarity, weight
+            # The rows' times, parallel to the seen log, while recency weighs them.
+            self._time_parts = None if self.neighbor_recency_ is None else [row_times]
+            self._latest_time = None if row_times is None else float(row_times.max())
             self._set_interaction_rows(similarity)
         with self._fit_step(times, "rating scale"):
             self._rating_mean = float(batch.y.mean()) if self._rating else None
@@ -638,20 +644,41 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         """The interaction neighbourhood of the ranking and its weight
         (``neighbor_weight``): ``(similarity, weight)``, or ``(None, 0.0)`` when
         it is off (``n_neighbors=None``, ``neighbor_weight=0``, no ranking
-        objective, or a calibrated weight of 0). Sets ``neighbor_calibration_``.
-        ``row_times``: the rows' times, which order the calibration's users."""
-        self.neighbor_calibration_ = None
+        objective, or a calibrated weight of 0). Sets ``neighbor_calibration_``,
+        ``recency_calibration_`` and ``neighbor_recency_``. ``row_times``: the
+        rows' times (None: episodes at random), which order the calibration's
+        users and the recency weights."""
+        self.neighbor_calibration_ = self.recency_calibration_ = None
+        self.neighbor_recency_ = None
+        recency = self.neighbor_recency
+        if recency is not None and recency != "auto" and row_times is None:
+            raise ValueError(
+                f"neighbor_recency={recency!r} weighs a user's items by how recent "
+                f"they are, from the {_TIME_COLUMN!r} column of X, which is read "
+                f"only with time-ordered episodes (episode_order_ is "
+                f"{self.episode_order_!r}); add the column and use "
+                f"episode_order='auto' or 'time', or set neighbor_recency=None."
+            )
         if self.n_neighbors is None or not self._ranks or self.neighbor_weight == 0:
             return None, 0.0
         shape = (len(self.user_index_), self._n_fitted_items)
         _, interacted = cell_means(
             batch.user_pos, batch.item_pos, np.ones(len(batch.y)), shape
         )
+        if recency == "auto":
+            scales = _RECENCY_SCALES if row_times is not None else (None,)
+        else:
+            scales = (None if recency is None else float(recency),)
         weight = self.neighbor_weight
         if weight == "auto":
-            weight = self._calibrate_neighbor_weight(batch, interacted, row_times)
+            weight, scale = self._calibrate_neighbor_weight(
+                batch, interacted, row_times, scales
+            )
+        else:
+            scale = scales[0] if len(scales) == 1 else _RECENCY_SCALES[2]
         if weight == 0:
             return None, 0.0
+        self.neighbor_recency_ = scale
         return self._interaction_similarity(interacted), float(weight)
 
     def _interaction_similarity(self, interacted: sp.csr_matrix) -> sp.csr_matrix:
@@ -665,29 +692,35 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
 
     @torch.no_grad()
     def _calibrate_neighbor_weight(
-        self, batch, interacted: sp.csr_matrix, row_times=None
-    ) -> float:
-        """``neighbor_weight="auto"``: the weight chosen on held-out users.
+        self, batch, interacted: sp.csr_matrix, row_times=None, scales=(None,)
+    ) -> tuple[float, float | None]:
+        """``neighbor_weight="auto"``: the weight and the recency scale chosen on
+        held-out users, ``(weight, scale)``.
 
         A share of the training users is held out of the similarities (built on
         the other users' interactions). Each held-out user is folded in from a
         support of their items (1 to 40, as in the ranking episodes: their first
         ones in time with ``row_times``, else a random subset) and ranks the
-        catalogue minus the support; the weight is the smallest of
-        ``_NEIGHBOR_WEIGHTS`` whose mean nDCG@10 of the user's other items is
-        within one standard error of the best (the one-standard-error rule).
+        catalogue minus the support. For each recency scale of ``scales`` the
+        support items weigh ``exp(-r / scale)``, ``r`` the support items after
+        them in time (all 1 for None). The scale is the simplest (first) whose
+        users' nDCG@10 of their other items, each scale at its best weight, is
+        within one standard error of the best scale's (the one-standard-error
+        rule); the weight, the smallest of ``_NEIGHBOR_WEIGHTS`` within one
+        standard error of the best at that scale.
         """
         rng = np.random.default_rng([self._seed, 1])
         counts = np.diff(interacted.indptr)
         eligible = np.flatnonzero(counts >= 2)
         n_held = min(round(_CALIBRATION_SHARE * len(eligible)), _CALIBRATION_USERS[1])
         if n_held < _CALIBRATION_USERS[0]:
-            return _UNCALIBRATED_WEIGHT
+            scale = scales[0] if len(scales) == 1 else _RECENCY_SCALES[2]
+            return _UNCALIBRATED_WEIGHT, scale
         held = np.sort(rng.choice(eligible, n_held, replace=False))
         others = np.setdiff1d(np.arange(interacted.shape[0]), held)
         similarity_t = self._interaction_similarity(interacted[others]).T.tocsr()
         low, high = _RANKING_SUPPORT
-        support = []
+        support, later = [], []  # items, and the support items after each
         in_time = (
             None
             if row_times is None
@@ -701,17 +734,24 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             if in_time is None:
                 support.append(rng.permutation(items)[:size])
             else:
-                support.append(np.sort(in_time[k][:size]))
+                support.append(in_time[k][:size])
+            later.append(np.arange(size - 1, -1, -1))
         n_items = interacted.shape[1]
-        support = sp.csr_matrix(
-            (
-                np.ones(sum(len(s) for s in support)),
-                np.concatenate(support),
-                np.concatenate([[0], np.cumsum([len(s) for s in support])]),
-            ),
-            shape=(n_held, n_items),
-        )
-        support.sort_indices()
+        indptr = np.concatenate([[0], np.cumsum([len(s) for s in support])])
+        support, later = np.concatenate(support), np.concatenate(later)
+
+        def support_matrix(values):
+            matrix = sp.csr_matrix(
+                (values, support.copy(), indptr), shape=(n_held, n_items)
+            )
+            matrix.sort_indices()
+            return matrix
+
+        weighted = [
+            support_matrix(np.ones(len(support)) if s is None else np.exp(-later / s))
+            for s in scales
+        ]
+        support = support_matrix(np.ones(len(support)))
         relevant = sp.csr_matrix(interacted[held] - support)
         relevant.eliminate_zeros()
         # The support rows of the log (every row of a support item), folded in
@@ -726,7 +766,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         codes = self._known_user_codes(torch.as_tensor(users))
         vec, bias = (t[:n_items] for t in self._rank_cache[:2])
         weights = np.asarray(_NEIGHBOR_WEIGHTS)
-        ndcg = np.empty((len(weights), n_held))
+        ndcg = np.empty((len(scales), len(weights), n_held))
         step = max(1, _CALIBRATION_CELLS // max(n_items, 1))
         for start in range(0, n_held, step):
             part = slice(start, start + step)
@@ -734,18 +774,24 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                 None if codes is None else codes[part], state[part]
             )
             logits = (user @ vec.T + bias).double().numpy()
-            mine = support[part]
-            neighbours = (mine @ similarity_t).toarray()
-            logits[mine.nonzero()] = -np.inf
+            logits[support[part].nonzero()] = -np.inf
             relevant_part = relevant[part].toarray()
-            for k, weight in enumerate(weights):
-                ndcg[k, part] = _ndcg_per_user(
-                    relevant_part, logits + weight * neighbours, _CALIBRATION_K
-                )
+            for j, mine in enumerate(weighted):
+                neighbours = (mine[part] @ similarity_t).toarray()
+                for k, weight in enumerate(weights):
+                    ndcg[j, k, part] = _ndcg_per_user(
+                        relevant_part, logits + weight * neighbours, _CALIBRATION_K
+                    )
+        best = ndcg.mean(axis=2).argmax(axis=1)  # each scale's best weight
+        j = one_standard_error_choice(ndcg[np.arange(len(scales)), best])
         self.neighbor_calibration_ = dict(
-            zip(weights.tolist(), ndcg.mean(axis=1).tolist())
+            zip(weights.tolist(), ndcg[j].mean(axis=1).tolist())
         )
-        return float(weights[one_standard_error_choice(ndcg)])
+        if len(scales) > 1:
+            self.recency_calibration_ = {
+                s: float(ndcg[i, best[i]].mean()) for i, s in enumerate(scales)
+            }
+        return float(weights[one_standard_error_choice(ndcg[j])]), scales[j]
 
     @staticmethod
     def _items_in_time(batch, users: np.ndarray, row_times, rng) -> list:
@@ -816,15 +862,66 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             scores[known, :width] += offsets
 
     def _fitted_items_of(self, users: np.ndarray) -> sp.csr_matrix:
-        """Indicator of the fitted items each of ``users`` (sorted, unique
-        positions) interacted with in fit and partial_fit, one row per user (an
-        item counts once, however often it was given)."""
+        """Weight of the fitted items each of ``users`` (sorted, unique
+        positions) interacted with in fit and partial_fit, one row per user: 1
+        (an item counts once, however often it was given), or with
+        ``neighbor_recency_`` ``exp(-r / neighbor_recency_)``, ``r`` the user's
+        distinct items given after the item's latest row (by time; rows with
+        one time, and rows given without a time, which count as at the latest
+        time seen before them, in the order given)."""
         user_pos, item_pos, _ = self._seen_log()
         mine = self._seen_rows(users)
-        mine = mine[item_pos[mine] < self._n_fitted_items]
         local = np.searchsorted(users, user_pos[mine])
         shape = (len(users), self._n_fitted_items)
-        return cell_means(local, item_pos[mine], np.ones(len(mine)), shape)[1]
+        if self.neighbor_recency_ is None:
+            fitted = item_pos[mine] < self._n_fitted_items
+            return cell_means(
+                local[fitted], item_pos[mine[fitted]], np.ones(fitted.sum()), shape
+            )[1]
+        times = self._seen_times()[mine]
+        # By user, latest first (of rows at one time, the one given last).
+        order = np.lexsort((-mine, -times, local))
+        local, items = local[order], item_pos[mine[order]]
+        _, latest = np.unique(
+            local * np.int64(len(self.item_index_)) + items, return_index=True
+        )
+        latest = np.sort(latest)  # each item's latest row, by user, latest first
+        local, items = local[latest], items[latest]
+        counts = np.bincount(local, minlength=len(users))
+        later = np.arange(len(local)) - (np.cumsum(counts) - counts)[local]
+        fitted = items < self._n_fitted_items
+        return sp.csr_matrix(
+            (
+                np.exp(-later[fitted] / self.neighbor_recency_),
+                (local[fitted], items[fitted]),
+            ),
+            shape=shape,
+        )
+
+    def _seen_times(self) -> np.ndarray:
+        """The times of the rows of :meth:`_seen_log` (``neighbor_recency_``)."""
+        parts = self._time_parts
+        if len(parts) > 1:
+            with self._lock("seen times"):
+                parts = self._time_parts
+                if len(parts) > 1:
+                    parts = [np.concatenate(parts)]
+                    self._time_parts = parts
+        return parts[0]
+
+    def _append_times(self, batch: EncodedBatch) -> None:
+        """Append the times of ``partial_fit``'s rows to the seen log's (write,
+        then swap): the ``timestamp`` column, or the latest time seen so far
+        for rows given without one."""
+        if self._time_parts is None:
+            return
+        if _TIME_COLUMN in batch.data.side.columns:
+            times = check_timestamps(batch.data.side[_TIME_COLUMN], _TIME_COLUMN)
+        else:
+            times = np.full(len(batch.user_pos), self._latest_time)
+        self._time_parts = [*self._time_parts, times]
+        if len(times):
+            self._latest_time = max(self._latest_time, float(times.max()))
 
     def _interaction_offsets_at(self, user_pos, item_pos) -> np.ndarray:
         """:meth:`_add_interaction_offsets` at row-aligned (user, item) cells."""
@@ -844,9 +941,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             out[rows[part]] = np.asarray(products.sum(axis=1)).ravel()
         return self.neighbor_weight_ * out
 
-    def _interaction_contributions(self, rated, item_pos) -> np.ndarray:
+    def _interaction_contributions(self, user_pos, rated, item_pos) -> np.ndarray:
         """The interaction neighbourhood's share of each of ``item_pos``'s scores
-        from each row ``rated`` (item positions) of one user, shape
+        from each row ``rated`` (item positions) of one known user, shape
         ``(len(item_pos), len(rated))``; an item given in several rows splits its
         share among them."""
         rated, item_pos = np.asarray(rated), np.asarray(item_pos)
@@ -860,7 +957,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         )
         block = similarity[item_pos[items]][:, rated[cols]].toarray()
         _, inverse, counts = np.unique(rated, return_inverse=True, return_counts=True)
-        share = self.neighbor_weight_ / counts[inverse]
+        weight = self._fitted_items_of(np.array([user_pos])).toarray()[0]
+        fitted = np.minimum(rated, len(weight) - 1)  # others are not in cols
+        share = self.neighbor_weight_ * weight[fitted] / counts[inverse]
         out[np.ix_(items, cols)] = block * share[cols]
         return out
 
@@ -1073,6 +1172,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     # ------------------------------------------------------------ partial_fit
     def _partial_fit(self, batch: EncodedBatch) -> None:
         self._check_confidences(batch)
+        self._append_times(batch)
         if len(batch.new_items):
             self._add_items(batch)
         if len(batch.new_users):
@@ -1416,7 +1516,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                 parts.append(("head MLP", mlp.double().numpy()))
         parts.insert(0, ("item bias", item_bias.double().numpy()))
         rated, contributions = self._foldin_contributions(user_pos, item_vec)
-        contributions = contributions + self._interaction_contributions(rated, item_pos)
+        contributions = contributions + self._interaction_contributions(
+            user_pos, rated, item_pos
+        )
         # The prior's share of the user's vector: what the items leave of q_i'p
         # (q_i' A^-1 lambda p0 plus the user features' offsets).
         rest = scores - sum(values for _, values in parts) - contributions.sum(1)
