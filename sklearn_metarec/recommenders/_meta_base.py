@@ -802,11 +802,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             np.lexsort((rng.random(len(rows)), row_times[rows], batch.user_pos[rows]))
         ]
         user_pos, item_pos = batch.user_pos[rows], batch.item_pos[rows]
-        _, first = np.unique(
-            user_pos * np.int64(batch.item_pos.max() + 1) + item_pos,
-            return_index=True,
-        )
-        first = np.sort(first)  # by user, then time
+        first, _ = _distinct_items(user_pos, item_pos, int(batch.item_pos.max()) + 1)
         bounds = np.searchsorted(user_pos[first], users, side="right")
         return np.split(item_pos[first], bounds[:-1])
 
@@ -882,13 +878,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         # By user, latest first (of rows at one time, the one given last).
         order = np.lexsort((-mine, -times, local))
         local, items = local[order], item_pos[mine[order]]
-        _, latest = np.unique(
-            local * np.int64(len(self.item_index_)) + items, return_index=True
-        )
-        latest = np.sort(latest)  # each item's latest row, by user, latest first
+        latest, later = _distinct_items(local, items, len(self.item_index_))
         local, items = local[latest], items[latest]
-        counts = np.bincount(local, minlength=len(users))
-        later = np.arange(len(local)) - (np.cumsum(counts) - counts)[local]
         fitted = items < self._n_fitted_items
         return sp.csr_matrix(
             (
@@ -1640,6 +1631,16 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     def _item_text(self, side, *, fit: bool):
         """Text embeddings of the items of ``side``, or None (no text path)."""
         return None
+
+
+def _distinct_items(users: np.ndarray, items: np.ndarray, n_items: int):
+    """The first row of each (user, item) pair of rows sorted by user (then in
+    the order wanted), and its rank among the user's distinct items:
+    ``(rows, rank)``, the rows in their order."""
+    _, first = np.unique(users * np.int64(n_items) + items, return_index=True)
+    first = np.sort(first)
+    grouped = users[first]
+    return first, np.arange(len(first)) - np.searchsorted(grouped, grouped)
 
 
 def _module_restorer(module: torch.nn.Module):
