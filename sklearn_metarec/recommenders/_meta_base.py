@@ -104,6 +104,7 @@ _TIME_COLUMN = INTERACTION_COLUMNS[0]
 # Recency scales of the interaction neighbourhood (``neighbor_recency="auto"``),
 # in interactions, the simplest first: None weighs a user's items alike.
 _RECENCY_SCALES = (None, 20.0, 10.0, 5.0)
+_UNCALIBRATED_RECENCY = 10.0  # when the weight is not calibrated
 # Items added after fit borrow the neighbourhood rows of this many fitted items.
 _BORROWED_NEIGHBOURS = 10
 # Ranking episodes (the ranking objective): each training user draws a support
@@ -670,12 +671,11 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         else:
             scales = (None if recency is None else float(recency),)
         weight = self.neighbor_weight
+        scale = scales[0] if len(scales) == 1 else _UNCALIBRATED_RECENCY
         if weight == "auto":
             weight, scale = self._calibrate_neighbor_weight(
                 batch, interacted, row_times, scales
-            )
-        else:
-            scale = scales[0] if len(scales) == 1 else _RECENCY_SCALES[2]
+            ) or (_UNCALIBRATED_WEIGHT, scale)
         if weight == 0:
             return None, 0.0
         self.neighbor_recency_ = scale
@@ -693,9 +693,10 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     @torch.no_grad()
     def _calibrate_neighbor_weight(
         self, batch, interacted: sp.csr_matrix, row_times=None, scales=(None,)
-    ) -> tuple[float, float | None]:
+    ) -> tuple[float, float | None] | None:
         """``neighbor_weight="auto"``: the weight and the recency scale chosen on
-        held-out users, ``(weight, scale)``.
+        held-out users, ``(weight, scale)``; None when too few users can be held
+        out.
 
         A share of the training users is held out of the similarities (built on
         the other users' interactions). Each held-out user is folded in from a
@@ -714,8 +715,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         eligible = np.flatnonzero(counts >= 2)
         n_held = min(round(_CALIBRATION_SHARE * len(eligible)), _CALIBRATION_USERS[1])
         if n_held < _CALIBRATION_USERS[0]:
-            scale = scales[0] if len(scales) == 1 else _RECENCY_SCALES[2]
-            return _UNCALIBRATED_WEIGHT, scale
+            return None
         held = np.sort(rng.choice(eligible, n_held, replace=False))
         others = np.setdiff1d(np.arange(interacted.shape[0]), held)
         similarity_t = self._interaction_similarity(interacted[others]).T.tocsr()
