@@ -50,7 +50,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         ``algorithm`` ... ``random_state``, ``item_refit_reg``, ``n_neighbors``,
         ``average``, ``ranking_loss``, ``n_negatives``, ``relevance_threshold``,
         ``like_weight``, ``neighbor_weight``, ``episode_order``,
-        ``neighbor_recency``: see
+        ``neighbor_recency``, ``neighbor_growth``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
@@ -64,6 +64,8 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
     interaction_similarity_, neighbor_weight_, neighbor_calibration_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
     episode_order_, neighbor_recency_, recency_calibration_
+        As in :class:`~sklearn_metarec.MetaCFRecommender`.
+    neighbor_growth_, growth_calibration_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -133,6 +135,7 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         neighbor_weight="auto",
         episode_order="auto",
         neighbor_recency="auto",
+        neighbor_growth="auto",
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -176,3 +179,4 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
         self.neighbor_weight = neighbor_weight
         self.episode_order = episode_order
         self.neighbor_recency = neighbor_recency
+        self.neighbor_growth = neighbor_growth

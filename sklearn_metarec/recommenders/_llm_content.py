@@ -174,7 +174,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         ``algorithm`` ... ``random_state``, ``warmup_reg``, ``item_refit_reg``,
         ``n_neighbors``, ``average``, ``ranking_loss``, ``n_negatives``,
         ``relevance_threshold``, ``like_weight``, ``neighbor_weight``,
-        ``episode_order``, ``neighbor_recency``: see
+        ``episode_order``, ``neighbor_recency``, ``neighbor_growth``: see
         :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Attributes
@@ -188,6 +188,8 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
     interaction_similarity_, neighbor_weight_, neighbor_calibration_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
     episode_order_, neighbor_recency_, recency_calibration_
+        As in :class:`~sklearn_metarec.MetaCFRecommender`.
+    neighbor_growth_, growth_calibration_
         As in :class:`~sklearn_metarec.MetaCFRecommender`.
 
     Examples
@@ -251,6 +253,7 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         neighbor_weight="auto",
         episode_order="auto",
         neighbor_recency="auto",
+        neighbor_growth="auto",
     ):
         self.text_columns = text_columns
         self.encoder = encoder
@@ -293,3 +296,4 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
         self.neighbor_weight = neighbor_weight
         self.episode_order = episode_order
         self.neighbor_recency = neighbor_recency
+        self.neighbor_growth = neighbor_growth

@@ -105,6 +105,12 @@ _TIME_COLUMN = INTERACTION_COLUMNS[0]
 # in interactions, the simplest first: None weighs a user's items alike.
 _RECENCY_SCALES = (None, 20.0, 10.0, 5.0)
 _UNCALIBRATED_RECENCY = 10.0  # when the weight is not calibrated
+# Growth of the interaction neighbourhood's weight with a user's history beyond
+# the largest ranking support (``neighbor_growth="auto"``): the candidate
+# exponents, the simplest first, and the last items of a held-out user that the
+# calibration's lists are asked to hold.
+_NEIGHBOR_GROWTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+_GROWTH_HOLDOUT = 10
 # Items added after fit borrow the neighbourhood rows of this many fitted items.
 _BORROWED_NEIGHBOURS = 10
 # Ranking episodes (the ranking objective): each training user draws a support
@@ -650,7 +656,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         rows' times (None: episodes at random), which order the calibration's
         users and the recency weights."""
         self.neighbor_calibration_ = self.recency_calibration_ = None
-        self.neighbor_recency_ = None
+        self.growth_calibration_ = self.neighbor_recency_ = None
+        growth = self.neighbor_growth
+        self.neighbor_growth_ = 0.0 if growth == "auto" else float(growth)
         recency = self.neighbor_recency
         if recency is not None and recency != "auto" and row_times is None:
             raise ValueError(
@@ -720,61 +728,27 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         others = np.setdiff1d(np.arange(interacted.shape[0]), held)
         similarity_t = self._interaction_similarity(interacted[others]).T.tocsr()
         low, high = _RANKING_SUPPORT
-        support, later = [], []  # items, and the support items after each
         in_time = (
             None
             if row_times is None
             else self._items_in_time(batch, held, row_times, rng)
         )
+        support = []  # each user's support items, earliest first
         for k, user in enumerate(held):
             items = interacted.indices[
                 interacted.indptr[user] : interacted.indptr[user + 1]
             ]
             size = min(int(rng.integers(low, high + 1)), len(items) - 1)
-            if in_time is None:
-                support.append(rng.permutation(items)[:size])
-            else:
-                support.append(in_time[k][:size])
-            later.append(np.arange(size - 1, -1, -1))
+            items = rng.permutation(items) if in_time is None else in_time[k]
+            support.append(items[:size])
         n_items = interacted.shape[1]
-        indptr = np.concatenate([[0], np.cumsum([len(s) for s in support])])
-        support, later = np.concatenate(support), np.concatenate(later)
-
-        def support_matrix(values):
-            matrix = sp.csr_matrix(
-                (values, support.copy(), indptr), shape=(n_held, n_items)
-            )
-            matrix.sort_indices()
-            return matrix
-
-        weighted = [
-            support_matrix(np.ones(len(support)) if s is None else np.exp(-later / s))
-            for s in scales
-        ]
-        support = support_matrix(np.ones(len(support)))
+        weighted = [_support_matrix(support, n_items, s) for s in scales]
+        support = _support_matrix(support, n_items)
         relevant = sp.csr_matrix(interacted[held] - support)
         relevant.eliminate_zeros()
-        # The support rows of the log (every row of a support item), folded in
-        # as partial_fit folds in a new user.
-        rows = np.flatnonzero(np.isin(batch.user_pos, held))
-        local = np.searchsorted(held, batch.user_pos[rows])
-        rows = rows[np.asarray(support[local, batch.item_pos[rows]]).ravel() > 0]
-        users, states = self._adapt_rows(
-            batch.user_pos[rows], batch.item_pos[rows], batch.y[rows], held
-        )
-        state = states[self._learner.ranking_name]
-        codes = self._known_user_codes(torch.as_tensor(users))
-        vec, bias = (t[:n_items] for t in self._rank_cache[:2])
         weights = np.asarray(_NEIGHBOR_WEIGHTS)
         ndcg = np.empty((len(scales), len(weights), n_held))
-        step = max(1, _CALIBRATION_CELLS // max(n_items, 1))
-        for start in range(0, n_held, step):
-            part = slice(start, start + step)
-            user = self._model.ranking_prior(
-                None if codes is None else codes[part], state[part]
-            )
-            logits = (user @ vec.T + bias).double().numpy()
-            logits[support[part].nonzero()] = -np.inf
+        for part, logits in self._held_out_logits(batch, held, support):
             relevant_part = relevant[part].toarray()
             for j, mine in enumerate(weighted):
                 neighbours = (mine[part] @ similarity_t).toarray()
@@ -791,7 +765,92 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             self.recency_calibration_ = {
                 s: float(ndcg[i, best[i]].mean()) for i, s in enumerate(scales)
             }
-        return float(weights[one_standard_error_choice(ndcg[j])]), scales[j]
+        weight = float(weights[one_standard_error_choice(ndcg[j])])
+        if self.neighbor_growth == "auto" and weight > 0:
+            self.neighbor_growth_ = self._calibrate_growth(
+                batch, interacted, held, in_time, similarity_t, weight, scales[j], rng
+            )
+        return weight, scales[j]
+
+    @torch.no_grad()
+    def _calibrate_growth(
+        self, batch, interacted, held, in_time, similarity_t, weight, scale, rng
+    ) -> float:
+        """``neighbor_growth="auto"``: the exponent chosen on the held-out users
+        of :meth:`_calibrate_neighbor_weight` (``held``; their items in time,
+        ``in_time``, or None) whose histories are longer than the supports the
+        weight was chosen on; 0 when fewer than ``_CALIBRATION_USERS[0]`` are.
+
+        Each such user is folded in from all but their last ``_GROWTH_HOLDOUT``
+        items (in time, else at random), which are the relevant ones, and the
+        term weighs ``weight * (n / _RANKING_SUPPORT[1]) ** growth``, ``n`` the
+        support's size. Of the exponents of ``_NEIGHBOR_GROWTHS`` whose
+        nDCG@10 is within one standard error of the best, the one whose lists
+        cover the most of the catalogue is chosen (``growth_calibration_``):
+        among lists that are equally good by that measure, those that show more
+        of the catalogue.
+        """
+        counts = np.diff(interacted.indptr)[held]
+        long = np.flatnonzero(counts > _RANKING_SUPPORT[1] + _GROWTH_HOLDOUT)
+        if len(long) < _CALIBRATION_USERS[0]:
+            return 0.0
+        users = held[long]
+        support = []
+        for k, user in zip(long, users):
+            items = interacted.indices[
+                interacted.indptr[user] : interacted.indptr[user + 1]
+            ]
+            items = rng.permutation(items) if in_time is None else in_time[k]
+            support.append(items[:-_GROWTH_HOLDOUT])
+        n_items = interacted.shape[1]
+        growth = _history_growth([len(items) for items in support])
+        mine = _support_matrix(support, n_items, scale)
+        support = _support_matrix(support, n_items)
+        relevant = sp.csr_matrix(interacted[users] - support)
+        relevant.eliminate_zeros()
+        exponents = np.asarray(_NEIGHBOR_GROWTHS)
+        ndcg = np.empty((len(exponents), len(users)))
+        shown = np.zeros((len(exponents), n_items), dtype=bool)
+        for part, logits in self._held_out_logits(batch, users, support):
+            relevant_part = relevant[part].toarray()
+            neighbours = weight * (mine[part] @ similarity_t).toarray()
+            for k, exponent in enumerate(exponents):
+                scores = logits + growth[part, None] ** exponent * neighbours
+                ndcg[k, part] = _ndcg_per_user(relevant_part, scores, _CALIBRATION_K)
+                top = np.argpartition(-scores, _CALIBRATION_K - 1, axis=1)
+                shown[k, top[:, :_CALIBRATION_K]] = True
+        coverage = shown.mean(axis=1)
+        self.growth_calibration_ = {
+            float(e): (float(n), float(c))
+            for e, n, c in zip(exponents, ndcg.mean(axis=1), coverage)
+        }
+        return float(exponents[one_standard_error_choice(ndcg, prefer=coverage)])
+
+    @torch.no_grad()
+    def _held_out_logits(self, batch, users: np.ndarray, support: sp.csr_matrix):
+        """Fold ``users`` (sorted positions) in from their rows of the log on
+        the items of ``support`` (one row per user), as ``partial_fit`` folds in
+        a new user, and yield ``(block, logits)`` of their interaction tower on
+        the fitted items by blocks of users, the support items at ``-inf``."""
+        rows = np.flatnonzero(np.isin(batch.user_pos, users))
+        local = np.searchsorted(users, batch.user_pos[rows])
+        rows = rows[np.asarray(support[local, batch.item_pos[rows]]).ravel() > 0]
+        adapted, states = self._adapt_rows(
+            batch.user_pos[rows], batch.item_pos[rows], batch.y[rows], users
+        )
+        state = states[self._learner.ranking_name]
+        codes = self._known_user_codes(torch.as_tensor(adapted))
+        n_items = support.shape[1]
+        vec, bias = (t[:n_items] for t in self._rank_cache[:2])
+        step = max(1, _CALIBRATION_CELLS // max(n_items, 1))
+        for start in range(0, len(users), step):
+            part = slice(start, start + step)
+            user = self._model.ranking_prior(
+                None if codes is None else codes[part], state[part]
+            )
+            logits = (user @ vec.T + bias).double().numpy()
+            logits[support[part].nonzero()] = -np.inf
+            yield part, logits
 
     @staticmethod
     def _items_in_time(batch, users: np.ndarray, row_times, rng) -> list:
@@ -871,23 +930,28 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         shape = (len(users), self._n_fitted_items)
         if self.neighbor_recency_ is None:
             fitted = item_pos[mine] < self._n_fitted_items
-            return cell_means(
+            rows = cell_means(
                 local[fitted], item_pos[mine[fitted]], np.ones(fitted.sum()), shape
             )[1]
-        times = self._seen_times()[mine]
-        # By user, latest first (of rows at one time, the one given last).
-        order = np.lexsort((-mine, -times, local))
-        local, items = local[order], item_pos[mine[order]]
-        latest, later = _distinct_items(local, items, len(self.item_index_))
-        local, items = local[latest], items[latest]
-        fitted = items < self._n_fitted_items
-        return sp.csr_matrix(
-            (
-                np.exp(-later[fitted] / self.neighbor_recency_),
-                (local[fitted], items[fitted]),
-            ),
-            shape=shape,
-        )
+        else:
+            times = self._seen_times()[mine]
+            # By user, latest first (of rows at one time, the one given last).
+            order = np.lexsort((-mine, -times, local))
+            local, items = local[order], item_pos[mine[order]]
+            latest, later = _distinct_items(local, items, len(self.item_index_))
+            local, items = local[latest], items[latest]
+            fitted = items < self._n_fitted_items
+            rows = sp.csr_matrix(
+                (
+                    np.exp(-later[fitted] / self.neighbor_recency_),
+                    (local[fitted], items[fitted]),
+                ),
+                shape=shape,
+            )
+        if self.neighbor_growth_:
+            growth = _history_growth(np.diff(rows.indptr)) ** self.neighbor_growth_
+            rows.data *= np.repeat(growth, np.diff(rows.indptr))
+        return rows
 
     def _seen_times(self) -> np.ndarray:
         """The times of the rows of :meth:`_seen_log` (``neighbor_recency_``)."""
@@ -1631,6 +1695,27 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     def _item_text(self, side, *, fit: bool):
         """Text embeddings of the items of ``side``, or None (no text path)."""
         return None
+
+
+def _support_matrix(supports: list, n_items: int, scale=None) -> sp.csr_matrix:
+    """One row per user of ``supports`` (arrays of item positions, earliest
+    first): 1 at each item, or ``exp(-r / scale)`` with ``r`` the items after it
+    (the recency weights of ``neighbor_recency``)."""
+    indptr = np.concatenate([[0], np.cumsum([len(items) for items in supports])])
+    later = np.concatenate([np.arange(len(items))[::-1] for items in supports])
+    values = np.ones(len(later)) if scale is None else np.exp(-later / scale)
+    matrix = sp.csr_matrix(
+        (values, np.concatenate(supports).astype(np.int64), indptr),
+        shape=(len(supports), n_items),
+    )
+    matrix.sort_indices()
+    return matrix
+
+
+def _history_growth(sizes) -> np.ndarray:
+    """``max(1, n / _RANKING_SUPPORT[1])`` of each history size ``n``: the base
+    of ``neighbor_growth``'s factor, 1 up to the largest support calibrated."""
+    return np.maximum(np.asarray(sizes, dtype=np.float64) / _RANKING_SUPPORT[1], 1.0)
 
 
 def _distinct_items(users: np.ndarray, items: np.ndarray, n_items: int):

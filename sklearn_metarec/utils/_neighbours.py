@@ -326,10 +326,11 @@ def neighbour_contributions(residual, rated, similarity, items, reg: float):
     return cols, terms
 
 
-def one_standard_error_choice(scores: np.ndarray) -> int:
+def one_standard_error_choice(scores: np.ndarray, prefer=None) -> int:
     """Index of the first candidate whose mean score is within one standard
     error of the best mean (Breiman's one-standard-error rule: candidates in
-    order of increasing complexity, the simplest first).
+    order of increasing complexity, the simplest first), or of the one with
+    the highest ``prefer`` among those.
 
     Every candidate is scored on the same samples, so the error is that of the
     paired differences: the standard error of the mean of ``best - candidate``
@@ -340,6 +341,11 @@ def one_standard_error_choice(scores: np.ndarray) -> int:
     ----------
     scores : ndarray of shape (n_candidates, n_samples)
         Score of each candidate on each sample (higher is better).
+    prefer : array-like of shape (n_candidates,), default=None
+        A second criterion (higher is better, e.g. the catalogue coverage of
+        each candidate's lists): the candidate within one standard error with
+        the highest value is chosen, the first of those tied. None: the first
+        within one standard error.
 
     Returns
     -------
@@ -353,6 +359,8 @@ def one_standard_error_choice(scores: np.ndarray) -> int:
     >>> scores = np.array([[0.4, 0.6, 0.5, 0.7], [0.3, 0.8, 0.4, 0.9]])
     >>> one_standard_error_choice(scores)  # better on average, within the noise
     0
+    >>> one_standard_error_choice(scores, prefer=[0.1, 0.3])  # tied: the wider
+    1
     """
     scores = np.asarray(scores, dtype=np.float64)
     means = scores.mean(axis=1)
@@ -362,4 +370,7 @@ def one_standard_error_choice(scores: np.ndarray) -> int:
         error = (scores[best] - scores).std(axis=1, ddof=1) / np.sqrt(n)
     else:
         error = np.zeros(len(scores))
-    return int(np.flatnonzero(means >= means[best] - error)[0])
+    within = np.flatnonzero(means >= means[best] - error)
+    if prefer is None:
+        return int(within[0])
+    return int(within[np.argmax(np.asarray(prefer, dtype=np.float64)[within])])

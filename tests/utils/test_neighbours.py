@@ -179,3 +179,14 @@ def test_one_standard_error_choice_takes_the_smallest_value_near_the_best():
 
 def test_one_standard_error_choice_of_one_sample_is_the_best():
     assert one_standard_error_choice(np.array([[0.1], [0.3], [0.2]])) == 1
+
+
+def test_one_standard_error_choice_prefers_the_highest_second_criterion_within():
+    rng = np.random.default_rng(0)
+    users = rng.normal(scale=1.0, size=400)
+    swing = np.tile([0.02, -0.02], 200)
+    scores = np.stack([users, users + 0.5, users + 0.5005 + swing, users + 0.2])
+    # 1 and 2 are within one standard error; 3 (0.3 below) is not.
+    assert one_standard_error_choice(scores, prefer=[0.9, 0.1, 0.2, 0.8]) == 2
+    assert one_standard_error_choice(scores, prefer=[0.9, 0.3, 0.2, 0.8]) == 1
+    assert one_standard_error_choice(scores, prefer=[0.9, 0.3, 0.3, 0.8]) == 1
