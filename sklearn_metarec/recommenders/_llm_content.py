@@ -144,9 +144,12 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
     Each item is represented by its text, the ``text_columns`` of ``X`` joined into
     one passage (``"Toy Story (1995). Genres: Animation, Comedy. Director: ..."``)
     and embedded by ``encoder`` (by default all-MiniLM-L6-v2 through plain
-    transformers), projected by a learned layer, plus its other side features. No
-    item id is used, so an item nobody has rated is served from its text at once
-    (zero-shot), and ``partial_fit`` adds new items from the text in their rows.
+    transformers), projected by a learned layer, plus its side features: the
+    other item columns, and the text columns whose values are categories or
+    token lists (genres, a cast: an actor's films share a token, which a text
+    embedding blurs; ``item_features`` chooses them). No item id is used, so an
+    item nobody has rated is served from its text at once (zero-shot), and
+    ``partial_fit`` adds new items from the text in their rows.
     Users adapt from a meta-learned prior by the shared inner loop (few-shot), as
     in :class:`~sklearn_metarec.MetaCFRecommender`, whose parameters it shares.
 

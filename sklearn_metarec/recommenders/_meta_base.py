@@ -1673,11 +1673,15 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
 
     # ----------------------------------------------------------- hooks
     def _make_item_encoder(self) -> SideFeatureEncoder:
-        exclude = list(getattr(self, "text_columns", None) or [])
+        # Text columns are side features too where their values are categories
+        # or token lists (genres, cast: an actor's films share a token that a
+        # text embedding blurs); free text (titles, plots) is left to the text
+        # encoder by the side-feature encoder's own rules.
+        exclude = []
         if self.item_features is None:
-            exclude += list(self.item_features_.columns)
+            exclude = list(self.item_features_.columns)
         elif self.item_features != "auto":
-            exclude += [
+            exclude = [
                 c for c in self.item_features_.columns if c not in self.item_features
             ]
         return SideFeatureEncoder(exclude=exclude)

@@ -154,7 +154,11 @@ class MetaCFRecommender(MetaRecommenderMixin):
     item_column : str, default="item_id"
         Name of the item id column of ``X``.
     item_features : "auto", list of str or None, default="auto"
-        Item side columns to use: all usable ones, the named ones, or none.
+        Item side columns to use as features: all usable ones, the named ones,
+        or none. Usable: numeric, categorical and multi-valued (genres, cast)
+        columns; free text (titles, plots) is left to the text estimators'
+        encoder. In those, a text column can be both: read as text and, where
+        its values are categories or token lists, a feature.
     user_features : "auto", list of str or None, default="auto"
         User side columns (categorical) to use.
     objective : {"auto", "rating", "implicit"}, default="auto"

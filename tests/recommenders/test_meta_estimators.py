@@ -125,6 +125,20 @@ def test_unknown_items_are_served_from_their_side_features(ratings_log):
     assert other[0] != cold[0]
 
 
+@pytest.mark.parametrize("estimator", [LLMContentRecommender, HybridMetaRecommender])
+def test_text_columns_of_tokens_are_side_features_too(estimator, ratings_log):
+    X, y = ratings_log
+    model = estimator(**_text()).fit(X, y)
+    # genres ("A|B") is read as text and split into tokens; titles are free text.
+    assert model._item_encoder.multi_valued_ == ["genres"]
+    assert model._item_encoder.categorical_ == []
+    genres = {g for cell in X["genres"] for g in cell.split("|")}
+    assert model._item_encoder.multi_valued_cardinalities_ == [len(genres)]
+    text_only = estimator(**_text(item_features=None)).fit(X, y)
+    assert text_only._item_encoder.multi_valued_ == []
+    assert not np.allclose(model.predict(X.head(20)), text_only.predict(X.head(20)))
+
+
 def test_partial_fit_before_fit_and_clone_are_safe(ratings_log):
     X, y = ratings_log
     model = LLMContentRecommender(**_text())
