@@ -59,6 +59,14 @@ def test_auto_growth_is_calibrated_on_long_held_out_histories_and_seeded():
     again = MetaCFRecommender(**FAST).fit(X)
     assert again.growth_calibration_ == calibration
     assert again.neighbor_growth_ == model.neighbor_growth_
+    # The calibration's table is plain data: skops stores and restores it.
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(model)
+    restored = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    assert restored.growth_calibration_ == calibration
+    users = ["u0", "u1"]
+    for ours, theirs in zip(model.recommend(users), restored.recommend(users)):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_growth_is_off_without_calibration_and_checks_its_value():
