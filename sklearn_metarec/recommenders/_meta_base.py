@@ -95,6 +95,11 @@ _NEIGHBOUR_CHUNK_ROWS = 2**14  # predict's rows per block of neighbour offsets
 _NEIGHBOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 _CALIBRATION_SHARE = 0.1
 _CALIBRATION_USERS = (20, 2000)
+# Held-out users the calibration aims at: below it, further disjoint shares are
+# held out in turn (folds). With a few dozen users the one-standard-error rule
+# cannot tell the weights apart and takes the smallest: on MovieLens
+# latest-small (49 users a share) it chose 2 where 8 ranked new users better.
+_CALIBRATION_TARGET = 400
 _UNCALIBRATED_WEIGHT = 1.0
 _CALIBRATION_K = 10
 _CALIBRATION_CELLS = 2**22
@@ -707,16 +712,21 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         out.
 
         A share of the training users is held out of the similarities (built on
-        the other users' interactions). Each held-out user is folded in from a
-        support of their items (1 to 40, as in the ranking episodes: their first
-        ones in time with ``row_times``, else a random subset) and ranks the
-        catalogue minus the support. For each recency scale of ``scales`` the
-        support items weigh ``exp(-r / scale)``, ``r`` the support items after
-        them in time (all 1 for None). The scale is the simplest (first) whose
-        users' nDCG@10 of their other items, each scale at its best weight, is
-        within one standard error of the best scale's (the one-standard-error
-        rule); the weight, the smallest of ``_NEIGHBOR_WEIGHTS`` within one
-        standard error of the best at that scale.
+        the other users' interactions); when that share is fewer than
+        ``_CALIBRATION_TARGET`` users, further disjoint shares are held out in
+        turn (folds, at most one per share of the users), each against
+        similarities built without it, so that a small log is calibrated on most
+        of its users rather than on a few dozen whose noise would always favour
+        the smallest weight. Each held-out user is folded in from a support of
+        their items (1 to 40, as in the ranking episodes: their first ones in
+        time with ``row_times``, else a random subset) and ranks the catalogue
+        minus the support. For each recency scale of ``scales`` the support
+        items weigh ``exp(-r / scale)``, ``r`` the support items after them in
+        time (all 1 for None). The scale is the simplest (first) whose users'
+        nDCG@10 of their other items, each scale at its best weight, is within
+        one standard error of the best scale's (the one-standard-error rule);
+        the weight, the smallest of ``_NEIGHBOR_WEIGHTS`` within one standard
+        error of the best at that scale.
         """
         rng = np.random.default_rng([self._seed, 1])
         counts = np.diff(interacted.indptr)
@@ -724,7 +734,45 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         n_held = min(round(_CALIBRATION_SHARE * len(eligible)), _CALIBRATION_USERS[1])
         if n_held < _CALIBRATION_USERS[0]:
             return None
-        held = np.sort(rng.choice(eligible, n_held, replace=False))
+        n_folds = min(
+            -(-_CALIBRATION_TARGET // n_held),  # ceil
+            round(1 / _CALIBRATION_SHARE),
+            len(eligible) // n_held,
+        )
+        drawn = rng.choice(eligible, n_held * n_folds, replace=False)
+        folds = [np.sort(part) for part in np.split(drawn, n_folds)]
+        weights = np.asarray(_NEIGHBOR_WEIGHTS)
+        ndcg, contexts = [], []
+        for held in folds:
+            fold_ndcg, context = self._calibration_fold(
+                batch, interacted, held, row_times, scales, rng
+            )
+            ndcg.append(fold_ndcg)
+            contexts.append(context)
+        ndcg = np.concatenate(ndcg, axis=2)
+        best = ndcg.mean(axis=2).argmax(axis=1)  # each scale's best weight
+        j = one_standard_error_choice(ndcg[np.arange(len(scales)), best])
+        self.neighbor_calibration_ = dict(
+            zip(weights.tolist(), ndcg[j].mean(axis=1).tolist())
+        )
+        if len(scales) > 1:
+            self.recency_calibration_ = {
+                s: float(ndcg[i, best[i]].mean()) for i, s in enumerate(scales)
+            }
+        weight = float(weights[one_standard_error_choice(ndcg[j])])
+        if self.neighbor_growth == "auto" and weight > 0:
+            self.neighbor_growth_ = self._calibrate_growth(
+                batch, interacted, contexts, weight, scales[j], rng
+            )
+        return weight, scales[j]
+
+    @torch.no_grad()
+    def _calibration_fold(self, batch, interacted, held, row_times, scales, rng):
+        """One fold of :meth:`_calibrate_neighbor_weight`: the held-out users'
+        (``held``, sorted positions) nDCG@10 at each recency scale and weight,
+        shape ``(len(scales), len(_NEIGHBOR_WEIGHTS), len(held))``, and what
+        :meth:`_calibrate_growth` reads again: ``(held, in_time,
+        similarity_t)``."""
         others = np.setdiff1d(np.arange(interacted.shape[0]), held)
         similarity_t = self._interaction_similarity(interacted[others]).T.tocsr()
         low, high = _RANKING_SUPPORT
@@ -747,7 +795,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         relevant = sp.csr_matrix(interacted[held] - support)
         relevant.eliminate_zeros()
         weights = np.asarray(_NEIGHBOR_WEIGHTS)
-        ndcg = np.empty((len(scales), len(weights), n_held))
+        ndcg = np.empty((len(scales), len(weights), len(held)))
         for part, logits in self._held_out_logits(batch, held, support):
             relevant_part = relevant[part].toarray()
             for j, mine in enumerate(weighted):
@@ -756,30 +804,15 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                     ndcg[j, k, part] = _ndcg_per_user(
                         relevant_part, logits + weight * neighbours, _CALIBRATION_K
                     )
-        best = ndcg.mean(axis=2).argmax(axis=1)  # each scale's best weight
-        j = one_standard_error_choice(ndcg[np.arange(len(scales)), best])
-        self.neighbor_calibration_ = dict(
-            zip(weights.tolist(), ndcg[j].mean(axis=1).tolist())
-        )
-        if len(scales) > 1:
-            self.recency_calibration_ = {
-                s: float(ndcg[i, best[i]].mean()) for i, s in enumerate(scales)
-            }
-        weight = float(weights[one_standard_error_choice(ndcg[j])])
-        if self.neighbor_growth == "auto" and weight > 0:
-            self.neighbor_growth_ = self._calibrate_growth(
-                batch, interacted, held, in_time, similarity_t, weight, scales[j], rng
-            )
-        return weight, scales[j]
+        return ndcg, (held, in_time, similarity_t)
 
     @torch.no_grad()
-    def _calibrate_growth(
-        self, batch, interacted, held, in_time, similarity_t, weight, scale, rng
-    ) -> float:
+    def _calibrate_growth(self, batch, interacted, folds, weight, scale, rng) -> float:
         """``neighbor_growth="auto"``: the exponent chosen on the held-out users
-        of :meth:`_calibrate_neighbor_weight` (``held``; their items in time,
-        ``in_time``, or None) whose histories are longer than the supports the
-        weight was chosen on; 0 when fewer than ``_CALIBRATION_USERS[0]`` are.
+        of :meth:`_calibrate_neighbor_weight` (``folds``: each fold's ``(held,
+        in_time, similarity_t)``) whose histories are longer than the supports
+        the weight was chosen on; 0 when fewer than ``_CALIBRATION_USERS[0]``
+        are.
 
         Each such user is folded in from all but their last ``_GROWTH_HOLDOUT``
         items (in time, else at random), which are the relevant ones, and the
@@ -790,35 +823,43 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         among lists that are equally good by that measure, those that show more
         of the catalogue.
         """
-        counts = np.diff(interacted.indptr)[held]
-        long = np.flatnonzero(counts > _RANKING_SUPPORT[1] + _GROWTH_HOLDOUT)
-        if len(long) < _CALIBRATION_USERS[0]:
-            return 0.0
-        users = held[long]
-        support = []
-        for k, user in zip(long, users):
-            items = interacted.indices[
-                interacted.indptr[user] : interacted.indptr[user + 1]
-            ]
-            items = rng.permutation(items) if in_time is None else in_time[k]
-            support.append(items[:-_GROWTH_HOLDOUT])
-        n_items = interacted.shape[1]
-        growth = _history_growth([len(items) for items in support])
-        mine = _support_matrix(support, n_items, scale)
-        support = _support_matrix(support, n_items)
-        relevant = sp.csr_matrix(interacted[users] - support)
-        relevant.eliminate_zeros()
         exponents = np.asarray(_NEIGHBOR_GROWTHS)
-        ndcg = np.empty((len(exponents), len(users)))
+        n_items = interacted.shape[1]
         shown = np.zeros((len(exponents), n_items), dtype=bool)
-        for part, logits in self._held_out_logits(batch, users, support):
-            relevant_part = relevant[part].toarray()
-            neighbours = weight * (mine[part] @ similarity_t).toarray()
-            for k, exponent in enumerate(exponents):
-                scores = logits + growth[part, None] ** exponent * neighbours
-                ndcg[k, part] = _ndcg_per_user(relevant_part, scores, _CALIBRATION_K)
-                top = np.argpartition(-scores, _CALIBRATION_K - 1, axis=1)
-                shown[k, top[:, :_CALIBRATION_K]] = True
+        ndcg = []
+        for held, in_time, similarity_t in folds:
+            counts = np.diff(interacted.indptr)[held]
+            long = np.flatnonzero(counts > _RANKING_SUPPORT[1] + _GROWTH_HOLDOUT)
+            if not len(long):
+                continue
+            users = held[long]
+            support = []
+            for k, user in zip(long, users):
+                items = interacted.indices[
+                    interacted.indptr[user] : interacted.indptr[user + 1]
+                ]
+                items = rng.permutation(items) if in_time is None else in_time[k]
+                support.append(items[:-_GROWTH_HOLDOUT])
+            growth = _history_growth([len(items) for items in support])
+            mine = _support_matrix(support, n_items, scale)
+            support = _support_matrix(support, n_items)
+            relevant = sp.csr_matrix(interacted[users] - support)
+            relevant.eliminate_zeros()
+            fold_ndcg = np.empty((len(exponents), len(users)))
+            for part, logits in self._held_out_logits(batch, users, support):
+                relevant_part = relevant[part].toarray()
+                neighbours = weight * (mine[part] @ similarity_t).toarray()
+                for k, exponent in enumerate(exponents):
+                    scores = logits + growth[part, None] ** exponent * neighbours
+                    fold_ndcg[k, part] = _ndcg_per_user(
+                        relevant_part, scores, _CALIBRATION_K
+                    )
+                    top = np.argpartition(-scores, _CALIBRATION_K - 1, axis=1)
+                    shown[k, top[:, :_CALIBRATION_K]] = True
+            ndcg.append(fold_ndcg)
+        if sum(part.shape[1] for part in ndcg) < _CALIBRATION_USERS[0]:
+            return 0.0
+        ndcg = np.concatenate(ndcg, axis=1)
         coverage = shown.mean(axis=1)
         self.growth_calibration_ = {
             float(e): (float(n), float(c))

@@ -123,3 +123,22 @@ def test_an_added_item_borrows_the_rows_of_its_closest_fitted_items():
     new_pos = model.item_index_.get_positions(np.array([99999]))[0]
     assert offsets[new_pos] == pytest.approx(expected)
     assert offsets[new_pos] > 0
+
+
+def test_a_small_log_is_calibrated_on_disjoint_folds_of_its_users(monkeypatch):
+    from sklearn_metarec.recommenders._meta_base import MetaRecommenderMixin
+
+    X = paired_log(n_users=300)
+    folds = []
+    calibrate = MetaRecommenderMixin._calibration_fold
+
+    def spy(self, batch, interacted, held, *args):
+        folds.append(held.copy())
+        return calibrate(self, batch, interacted, held, *args)
+
+    monkeypatch.setattr(MetaRecommenderMixin, "_calibration_fold", spy)
+    model = MetaCFRecommender(**FAST).fit(X)
+    # 10% of 300 users is 30, short of the 400 aimed at: every share in turn.
+    assert [len(held) for held in folds] == [30] * 10
+    assert len(np.unique(np.concatenate(folds))) == 300
+    assert model.neighbor_weight_ in model.neighbor_calibration_
