@@ -95,11 +95,13 @@ _NEIGHBOUR_CHUNK_ROWS = 2**14  # predict's rows per block of neighbour offsets
 _NEIGHBOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 _CALIBRATION_SHARE = 0.1
 _CALIBRATION_USERS = (20, 2000)
-# Held-out users the calibration aims at: below it, further disjoint shares are
-# held out in turn (folds). With a few dozen users the one-standard-error rule
-# cannot tell the weights apart and takes the smallest: on MovieLens
-# latest-small (49 users a share) it chose 2 where 8 ranked new users better.
+# Held-out users the calibration aims at: below it, up to _CALIBRATION_FOLDS
+# larger disjoint shares are held out in turn (folds). With a few dozen users
+# the one-standard-error rule cannot tell the weights apart and takes the
+# smallest: on MovieLens latest-small (49 users a share) it chose 2 where 8
+# ranked new users better.
 _CALIBRATION_TARGET = 400
+_CALIBRATION_FOLDS = 4  # at most: each fold builds the similarities once more
 _UNCALIBRATED_WEIGHT = 1.0
 _CALIBRATION_K = 10
 _CALIBRATION_CELLS = 2**22
@@ -713,20 +715,21 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
 
         A share of the training users is held out of the similarities (built on
         the other users' interactions); when that share is fewer than
-        ``_CALIBRATION_TARGET`` users, further disjoint shares are held out in
-        turn (folds, at most one per share of the users), each against
-        similarities built without it, so that a small log is calibrated on most
-        of its users rather than on a few dozen whose noise would always favour
-        the smallest weight. Each held-out user is folded in from a support of
-        their items (1 to 40, as in the ranking episodes: their first ones in
-        time with ``row_times``, else a random subset) and ranks the catalogue
-        minus the support. For each recency scale of ``scales`` the support
-        items weigh ``exp(-r / scale)``, ``r`` the support items after them in
-        time (all 1 for None). The scale is the simplest (first) whose users'
-        nDCG@10 of their other items, each scale at its best weight, is within
-        one standard error of the best scale's (the one-standard-error rule);
-        the weight, the smallest of ``_NEIGHBOR_WEIGHTS`` within one standard
-        error of the best at that scale.
+        ``_CALIBRATION_TARGET`` users, up to ``_CALIBRATION_FOLDS`` disjoint
+        larger shares are held out in turn (folds), each against similarities
+        built without it, so that a small log is calibrated on up to
+        ``_CALIBRATION_TARGET`` of its users rather than on a few dozen whose
+        noise would always favour the smallest weight. Each held-out user is
+        folded in from a support of their items (1 to 40, as in the ranking
+        episodes: their first ones in time with ``row_times``, else a random
+        subset) and ranks the catalogue minus the support. For each recency
+        scale of ``scales`` the support items weigh ``exp(-r / scale)``, ``r``
+        the support items after them in time (all 1 for None). The scale is the
+        simplest (first) whose users' nDCG@10 of their other items, each scale
+        at its best weight, is within one standard error of the best scale's
+        (the one-standard-error rule); the weight, the smallest of
+        ``_NEIGHBOR_WEIGHTS`` within one standard error of the best at that
+        scale.
         """
         rng = np.random.default_rng([self._seed, 1])
         counts = np.diff(interacted.indptr)
@@ -734,11 +737,11 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         n_held = min(round(_CALIBRATION_SHARE * len(eligible)), _CALIBRATION_USERS[1])
         if n_held < _CALIBRATION_USERS[0]:
             return None
-        n_folds = min(
-            -(-_CALIBRATION_TARGET // n_held),  # ceil
-            round(1 / _CALIBRATION_SHARE),
-            len(eligible) // n_held,
-        )
+        if n_held < _CALIBRATION_TARGET:  # folds of a larger share
+            n_held = max(
+                n_held, min(_CALIBRATION_TARGET, len(eligible)) // _CALIBRATION_FOLDS
+            )
+        n_folds = min(-(-_CALIBRATION_TARGET // n_held), len(eligible) // n_held)
         drawn = rng.choice(eligible, n_held * n_folds, replace=False)
         folds = [np.sort(part) for part in np.split(drawn, n_folds)]
         weights = np.asarray(_NEIGHBOR_WEIGHTS)

@@ -293,9 +293,9 @@ class MetaCFRecommender(MetaRecommenderMixin):
         closest to it (cosine of the interaction tower's item vectors). "auto"
         chooses the weight among 0, 0.25, 0.5, ..., 16 on held-out users: 10% of
         the training users (at most 2000; 1.0 when fewer than 20) are left out of
-        the similarities (when that is under 400 users, further disjoint 10%
-        shares in turn, each against similarities without it, up to 400 or all
-        users), each is folded in from 1 to 40 of their items (their
+        the similarities (when that is under 400 users, up to 4 disjoint larger
+        shares in turn, each against similarities without it, 400 users or all
+        of them), each is folded in from 1 to 40 of their items (their
         first ones in time with ``episode_order_="time"``, else a random
         subset), and the weight is the smallest whose mean nDCG@10 of their
         other items is within one standard error (of the paired per-user

@@ -138,7 +138,7 @@ def test_a_small_log_is_calibrated_on_disjoint_folds_of_its_users(monkeypatch):
 
     monkeypatch.setattr(MetaRecommenderMixin, "_calibration_fold", spy)
     model = MetaCFRecommender(**FAST).fit(X)
-    # 10% of 300 users is 30, short of the 400 aimed at: every share in turn.
-    assert [len(held) for held in folds] == [30] * 10
+    # 10% of 300 users is 30, short of the 400 aimed at: four folds of 75.
+    assert [len(held) for held in folds] == [75] * 4
     assert len(np.unique(np.concatenate(folds))) == 300
     assert model.neighbor_weight_ in model.neighbor_calibration_
