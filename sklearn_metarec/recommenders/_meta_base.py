@@ -785,13 +785,10 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             else self._items_in_time(batch, held, row_times, rng)
         )
         support = []  # each user's support items, earliest first
+        counts = np.diff(interacted.indptr)
         for k, user in enumerate(held):
-            items = interacted.indices[
-                interacted.indptr[user] : interacted.indptr[user + 1]
-            ]
-            size = min(int(rng.integers(low, high + 1)), len(items) - 1)
-            items = rng.permutation(items) if in_time is None else in_time[k]
-            support.append(items[:size])
+            size = min(int(rng.integers(low, high + 1)), counts[user] - 1)
+            support.append(_items_in_order(interacted, user, in_time, k, rng)[:size])
         n_items = interacted.shape[1]
         weighted = [_support_matrix(support, n_items, s) for s in scales]
         support = _support_matrix(support, n_items)
@@ -836,13 +833,10 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             if not len(long):
                 continue
             users = held[long]
-            support = []
-            for k, user in zip(long, users):
-                items = interacted.indices[
-                    interacted.indptr[user] : interacted.indptr[user + 1]
-                ]
-                items = rng.permutation(items) if in_time is None else in_time[k]
-                support.append(items[:-_GROWTH_HOLDOUT])
+            support = [
+                _items_in_order(interacted, user, in_time, k, rng)[:-_GROWTH_HOLDOUT]
+                for k, user in zip(long, users)
+            ]
             growth = _history_growth([len(items) for items in support])
             mine = _support_matrix(support, n_items, scale)
             support = _support_matrix(support, n_items)
@@ -1743,6 +1737,17 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     def _item_text(self, side, *, fit: bool):
         """Text embeddings of the items of ``side``, or None (no text path)."""
         return None
+
+
+def _items_in_order(interacted: sp.csr_matrix, user: int, in_time, k: int, rng):
+    """A held-out user's distinct items (row ``user`` of ``interacted``) in time
+    (``in_time[k]``, their ``k``-th held-out user's), or in random order when
+    ``in_time`` is None."""
+    if in_time is not None:
+        return in_time[k]
+    return rng.permutation(
+        interacted.indices[interacted.indptr[user] : interacted.indptr[user + 1]]
+    )
 
 
 def _support_matrix(supports: list, n_items: int, scale=None) -> sp.csr_matrix:
