@@ -987,8 +987,10 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                 shape=shape,
             )
         if self.neighbor_growth_:
-            growth = _history_growth(np.diff(rows.indptr)) ** self.neighbor_growth_
-            rows.data *= np.repeat(growth, np.diff(rows.indptr))
+            sizes = np.diff(rows.indptr)  # distinct fitted items per user
+            rows.data *= np.repeat(
+                _history_growth(sizes) ** self.neighbor_growth_, sizes
+            )
         return rows
 
     def _seen_times(self) -> np.ndarray:
