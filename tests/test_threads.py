@@ -106,6 +106,26 @@ def _same(a, b) -> bool:
     return np.array_equal(a, b)
 
 
+def _difference(a, b) -> str:
+    """How a concurrent result differs from the serial one (for the failure
+    message: a race and a floating-point difference read differently)."""
+    if isinstance(a, list):
+        bad = [k for k, (x, y) in enumerate(zip(a, b)) if not _same(x, y)]
+        return f"{len(a)} vs {len(b)} entries, unequal at {bad[:5]}: " + (
+            _difference(a[bad[0]], b[bad[0]]) if bad else ""
+        )
+    a, b = (
+        x.to_numpy() if isinstance(x, pd.DataFrame) else np.asarray(x) for x in (a, b)
+    )
+    if a.shape != b.shape:
+        return f"shapes {a.shape} vs {b.shape}"
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        gap = np.abs(a - b)
+        return f"{int((gap > 0).sum())} cells differ, by up to {np.nanmax(gap):.3g}"
+    first = np.argwhere(a != b)[:3].tolist()
+    return f"{int((a != b).sum())} cells differ, first at {first}"
+
+
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=estimator_id)
 def test_concurrent_calls_match_serial_calls(estimator, fast_thread_switches):
     X_train, rounds = _rounds()
@@ -128,4 +148,6 @@ def test_concurrent_calls_match_serial_calls(estimator, fast_thread_switches):
 
             for results in pool.map(work, range(N_THREADS)):
                 for i, (name, _) in enumerate(calls):
-                    assert _same(results[i], expected[i]), f"round {k}: {name}"
+                    assert _same(results[i], expected[i]), (
+                        f"round {k}: {name}: {_difference(results[i], expected[i])}"
+                    )
