@@ -228,8 +228,11 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         Rows of users never seen adapt those users from the meta-learned (or prior)
         initialisation; rows of known users continue their adaptation; rows with
         unseen items add those items to the catalogue from their side information.
-        Predictions of users not in ``X`` are unchanged. Called before ``fit``, it
-        fits the estimator on ``X``.
+        Predictions of users not in ``X`` on the items of ``fit`` are unchanged;
+        on items added after ``fit`` they may move, as those items learn from
+        the rows they get (the meta estimators' ``warmup_reg``, and their
+        interaction scores of how often an added item is picked). Called before
+        ``fit``, it fits the estimator on ``X``.
 
         Parameters
         ----------

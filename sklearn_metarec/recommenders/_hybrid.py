@@ -31,8 +31,10 @@ class HybridMetaRecommender(_TextMixin, MetaRecommenderMixin):
     correction ``(dq_i, db_i)`` around its content representation, shrunk by
     ``warmup_reg``; items and the batch's users are fitted in turn, items first.
     Items and users outside the batch are untouched, so everybody else keeps
-    their predictions. An item added by ``partial_fit`` keeps warming up with
-    every later batch that rates it.
+    their predictions on the fitted items. An item added after ``fit`` keeps
+    warming up with every later batch that rates it, and its interaction logit
+    follows how often the batches' users pick it against how often its content
+    says they would (see :class:`~sklearn_metarec.MetaCFRecommender`).
 
     Parameters
     ----------

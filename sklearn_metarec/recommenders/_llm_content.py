@@ -149,7 +149,8 @@ class LLMContentRecommender(_TextMixin, MetaRecommenderMixin):
     token lists (genres, a cast: an actor's films share a token, which a text
     embedding blurs; ``item_features`` chooses them). No item id is used, so an
     item nobody has rated is served from its text at once (zero-shot), and
-    ``partial_fit`` adds new items from the text in their rows.
+    ``partial_fit`` adds new items from the text in their rows; they then learn
+    how often they are picked (see :class:`~sklearn_metarec.MetaCFRecommender`).
     Users adapt from a meta-learned prior by the shared inner loop (few-shot), as
     in :class:`~sklearn_metarec.MetaCFRecommender`, whose parameters it shares.
 

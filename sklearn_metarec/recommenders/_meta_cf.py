@@ -101,7 +101,14 @@ class MetaCFRecommender(MetaRecommenderMixin):
 
     ``partial_fit`` runs that same inner loop for users never seen (milliseconds per
     user), continues it for known users on their new rows, and adds unseen items to
-    the catalogue from their side features; nobody else's predictions change.
+    the catalogue from their side features; nobody else's predictions on the
+    fitted items change. Items added after ``fit`` learn from the rows later
+    batches give them: their ratings warm the rating tower up (``warmup_reg``),
+    and how often they are picked moves their interaction logit by
+    ``log((picked + 0.1) / (expected + 0.1))``, "expected" the picks that their
+    content's logit predicts among the users of those batches (the maximum-
+    likelihood shift of a softmax bias, shrunk by 0.1 pseudo-picks), so that a
+    new item many users take to rises in everybody's lists.
     Duplicate (user, item) rows are repeated observations: each row is one more
     rating in the user's task, in ``fit`` and ``partial_fit`` alike.
 
