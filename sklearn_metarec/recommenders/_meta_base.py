@@ -236,8 +236,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             # network gives: the bias refit of fitted items at the end of fit, the
             # warm-up of items added by partial_fit.
             self._item_offset = torch.zeros(n_items, self.embedding_dim + 1)
-            # Pick statistics of the items added after fit (see _count_picks).
-            self._picks = None
+            # Pick statistics of the items added after fit and the corrections
+            # they give (see _count_picks).
+            self._picks = self._pick_fix = None
             model = MetaRecNet(
                 n_items,
                 embedding_dim=self.embedding_dim,
@@ -1325,7 +1326,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         picked_vec = np.zeros((n_added, d))
         np.add.at(picked_vec, pair_item[late] - n_fitted, vectors[pair_user[late]])
         n_picks = np.bincount(pair_user, minlength=len(users)).astype(np.float64)
-        dvec, dbias = self._pick_corrections(counts)
+        dvec, dbias = self._pick_fix or (np.zeros((0, d)), np.zeros(0))
+        dvec = np.pad(dvec, [(0, n_added - len(dvec)), (0, 0)])  # as applied
+        dbias = np.pad(dbias, (0, n_added - len(dbias)))
         expected = np.zeros(n_added)
         expected_vec = np.zeros((n_added, d))
         expected_outer = np.zeros((n_added, d * d))
@@ -1351,12 +1354,13 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             expected_outer.reshape(n_added, d, d),
         )
         self._picks = tuple(old + new for old, new in zip(counts, added))  # swap
+        self._pick_fix = self._pick_corrections(self._picks)
         self._refresh_items(np.arange(n_fitted, n_items))
 
-    def _pick_corrections(self, counts=None) -> tuple[np.ndarray, np.ndarray]:
+    def _pick_corrections(self, counts) -> tuple[np.ndarray, np.ndarray]:
         """The corrections ``(dq, db)`` of the interaction vectors and biases of
         the items added after fit, one row per item, from their pick statistics
-        (``counts``, default: the model's).
+        ``counts`` (see :meth:`_count_picks`).
 
         The bias moves by ``log((observed + _PICK_PRIOR) / (expected +
         _PICK_PRIOR))``: the maximum-likelihood shift of an item bias in a
@@ -1368,9 +1372,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         expected to who did not (as ALS folds an item in); not with an MLP head,
         whose score is not linear in the vector.
         """
-        picked, expected, picked_vec, expected_vec, expected_outer = (
-            self._pick_counts() if counts is None else counts
-        )
+        picked, expected, picked_vec, expected_vec, expected_outer = counts
         dbias = np.log((picked + _PICK_PRIOR) / (expected + _PICK_PRIOR))
         dvec = np.zeros_like(picked_vec)
         if len(dbias) and self._pick_vectors:
@@ -1541,13 +1543,16 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         """Interaction vectors and biases of ``items`` (positions) with the
         corrections of those added after fit (:meth:`_pick_corrections`)."""
         late = items >= self._n_fitted_items
-        if not late.any() or self._picks is None:
+        if not late.any() or self._pick_fix is None:
             return vec, bias
-        dvec, dbias = self._pick_corrections()
-        rows = torch.as_tensor(items[late].numpy() - self._n_fitted_items)
+        where = torch.nonzero(late).ravel()
+        rows = items[where].numpy() - self._n_fitted_items
+        counted = rows < len(self._pick_fix[1])  # items added since: none yet
+        where, rows = where[torch.as_tensor(counted)], rows[counted]
+        dvec, dbias = (torch.as_tensor(x[rows]) for x in self._pick_fix)
         vec, bias = vec.clone(), bias.clone()
-        vec[late] += torch.as_tensor(dvec, dtype=vec.dtype)[rows]
-        bias[late] += torch.as_tensor(dbias, dtype=bias.dtype)[rows]
+        vec[where] += dvec.to(vec.dtype)
+        bias[where] += dbias.to(bias.dtype)
         return vec, bias
 
     # ------------------------------------------------------------ predict
@@ -1638,7 +1643,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             if self._rating:
                 vec, bias = self._with_picks(torch.arange(len(bias)), vec, bias)
             self._rank_cache = (vec, bias, vec.T @ vec)
-        elif self._ranks and self._rating and self._picks is not None:
+        elif self._ranks and self._rating and self._pick_fix is not None:
             items = torch.as_tensor(np.asarray(items), dtype=torch.long)
             vec, bias = self._rank_cache[0].clone(), self._rank_cache[1].clone()
             vec[items], bias[items] = self._with_picks(

@@ -61,7 +61,7 @@ def test_an_added_item_rises_by_its_picks(kind):
     model.partial_fit(*picks([f"new{k}" for k in range(6)], kind, repeat=2))
     # Both twins are expected alike; only one was picked (6 users, once each),
     # and it rises above the other in every known user's list.
-    _, shift = model._pick_corrections()
+    _, shift = model._pick_fix
     picked, unpicked = model.item_index_.get_positions(np.array([PICKED, UNPICKED]))
     n_fitted = model._n_fitted_items
     expected = np.log((6 + _PICK_PRIOR) / _PICK_PRIOR)
@@ -79,9 +79,16 @@ def test_an_added_item_rises_by_its_picks(kind):
     )
     table = model.explain(user, [PICKED], n_contributions=1000)
     assert table["contribution"].sum() == pytest.approx(scores[0], abs=1e-6)
-    # Pickling keeps the counts.
+    # Pickle and skops keep the counts, and later batches add to them.
     restored = pickle.loads(pickle.dumps(model))
     assert twin_gap(restored, user) == twin_gap(model, user)
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(model)
+    restored = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    assert twin_gap(restored, user) == twin_gap(model, user)
+    for fitted in (model, restored):
+        fitted.partial_fit(*picks(["late"], kind, item=UNPICKED))
+    assert twin_gap(restored, user) == pytest.approx(twin_gap(model, user), abs=1e-9)
 
 
 @pytest.mark.parametrize(
