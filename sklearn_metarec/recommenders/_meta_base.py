@@ -123,10 +123,10 @@ _BORROWED_NEIGHBOURS = 10
 # Items added after fit learn from how often they are picked (partial_fit): the
 # pseudo-picks that shrink their bias's shift log((picked + prior) / (expected +
 # prior)), and the ridge of their vector's Newton step. Chosen on a validation
-# split of MovieLens-1M (bench_topn's with random_state=1) among 0.01 to 3 and 1
-# to 100: the shift gains little below 0.1.
+# split of MovieLens-1M (bench_topn's with random_state=1) among 0.01 to 3 and
+# 1 to 10: the shift gains little below 0.1.
 _PICK_PRIOR = 0.1
-_PICK_VECTOR_REG = 10.0
+_PICK_VECTOR_REG = 3.0
 # Ranking episodes (the ranking objective): each training user draws a support
 # size uniformly in _RANKING_SUPPORT (new users arrive with a few interactions)
 # and up to _RANKING_QUERY of their other interactions are ranked.
@@ -1307,10 +1307,13 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         item count once per batch, whatever the target or confidence), and the
         sum of their interaction vectors. Expected: over the batch's users,
         their distinct items in the batch times the item's softmax share of the
-        catalogue under their adapted logits without the correction, and the
-        sums of that weight times their vectors and their vectors' outer
-        products (the gradient and Hessian of the item's softmax likelihood at
-        its content's vector). Fitted items are left as they are.
+        catalogue under their adapted interaction tower without the correction
+        (the neighbourhood term left out: it would read every user's history),
+        and the sum of that weight times their vectors (the gradient of the
+        item's softmax likelihood at its content's vector); over all items, the
+        users' second moment weighted by their distinct items (the Hessian, per
+        item approximated as its expected picks times that mean). Fitted items
+        are left as they are.
         """
         n_fitted, n_items = self._n_fitted_items, len(self.item_index_)
         if not self._ranks or n_items == n_fitted or not len(batch.user_pos):
@@ -1326,63 +1329,63 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         picked_vec = np.zeros((n_added, d))
         np.add.at(picked_vec, pair_item[late] - n_fitted, vectors[pair_user[late]])
         n_picks = np.bincount(pair_user, minlength=len(users)).astype(np.float64)
-        dvec, dbias = self._pick_fix or (np.zeros((0, d)), np.zeros(0))
-        dvec = np.pad(dvec, [(0, n_added - len(dvec)), (0, 0)])  # as applied
-        dbias = np.pad(dbias, (0, n_added - len(dbias)))
+        applied = self._applied_pick_fix(n_added, d)
         expected = np.zeros(n_added)
         expected_vec = np.zeros((n_added, d))
-        expected_outer = np.zeros((n_added, d * d))
-        step = max(1, _HEAD_CHUNK_CELLS // (n_items + d * d))
+        step = max(1, _HEAD_CHUNK_CELLS // n_items)
         for start in range(0, len(users), step):
             part = slice(start, start + step)
             user_vec = vectors[part]
-            logits = self._interaction_logits(users[part])
-            logits[:, n_fitted:] -= user_vec @ dvec.T + dbias  # the content's
+            logits = self._tower_logits(users[part], user_vec)
+            logits[:, n_fitted:] -= user_vec @ applied[0].T + applied[1]
             logits -= logits.max(axis=1, keepdims=True)
             share = np.exp(logits)
             share = share[:, n_fitted:] / share.sum(axis=1, keepdims=True)
             weight = n_picks[part, None] * share
             expected += weight.sum(axis=0)
             expected_vec += weight.T @ user_vec
-            outer = (user_vec[:, :, None] * user_vec[:, None, :]).reshape(-1, d * d)
-            expected_outer += weight.T @ outer
-        added = (
-            picked,
-            expected,
-            picked_vec,
-            expected_vec,
-            expected_outer.reshape(n_added, d, d),
+        moment = np.zeros((d + 1, d))  # the users' second moment, and its weight
+        moment[:d] = (vectors * n_picks[:, None]).T @ vectors
+        moment[d, 0] = n_picks.sum()
+        added = (picked, expected, picked_vec, expected_vec, moment)
+        counts = tuple(old + new for old, new in zip(counts, added))
+        fix = self._pick_corrections(
+            counts, applied[0], np.unique(pair_item[late]) - n_fitted
         )
-        self._picks = tuple(old + new for old, new in zip(counts, added))  # swap
-        self._pick_fix = self._pick_corrections(self._picks)
-        self._refresh_items(np.arange(n_fitted, n_items))
+        self._picks, self._pick_fix = counts, fix  # swap
+        self._shift_late_items(fix[0] - applied[0], fix[1] - applied[1])
 
-    def _pick_corrections(self, counts) -> tuple[np.ndarray, np.ndarray]:
+    def _pick_corrections(self, counts, dvec, picked_now) -> tuple:
         """The corrections ``(dq, db)`` of the interaction vectors and biases of
         the items added after fit, one row per item, from their pick statistics
-        ``counts`` (see :meth:`_count_picks`).
+        ``counts`` (see :meth:`_count_picks`): every bias, and the vectors of the
+        items picked in the batch (``picked_now``, rows); the other vectors keep
+        theirs (``dvec``).
 
         The bias moves by ``log((observed + _PICK_PRIOR) / (expected +
         _PICK_PRIOR))``: the maximum-likelihood shift of an item bias in a
         softmax model, shrunk by ``_PICK_PRIOR`` pseudo-picks on both sides, so
         that an item picked as often as its content says keeps its logit and
-        one picked more (or less) rises (or falls). The vector then takes one
-        Newton step of the item's likelihood, ridge-regularised by
-        ``_PICK_VECTOR_REG``: towards the users who picked it, away from those
+        one picked more (or less) rises (or falls). The vector of a picked item
+        then takes one Newton step of its likelihood (the Hessian approximated
+        as above), ridge-regularised by ``_PICK_VECTOR_REG``: towards the users
+        who picked it, away from those
         expected to who did not (as ALS folds an item in); not with an MLP head,
-        whose score is not linear in the vector.
+        whose score is not linear in the vector. Only the items a batch picks
+        are solved for, which keeps ``partial_fit`` of one user fast however
+        many items were added.
         """
-        picked, expected, picked_vec, expected_vec, expected_outer = counts
+        picked, expected, picked_vec, expected_vec, moment = counts
         dbias = np.log((picked + _PICK_PRIOR) / (expected + _PICK_PRIOR))
-        dvec = np.zeros_like(picked_vec)
-        if len(dbias) and self._pick_vectors:
-            scale = np.exp(dbias)
+        dvec = dvec.copy()
+        if len(picked_now) and self._pick_vectors:
             d = dvec.shape[1]
-            system = scale[:, None, None] * expected_outer + _PICK_VECTOR_REG * np.eye(
-                d
-            )
-            rhs = picked_vec - scale[:, None] * expected_vec
-            dvec = np.linalg.solve(system, rhs[..., None])[..., 0]
+            second = moment[:d] / max(moment[d, 0], 1.0)
+            rows = picked_now
+            scale = np.exp(dbias[rows]) * expected[rows]
+            system = scale[:, None, None] * second + _PICK_VECTOR_REG * np.eye(d)
+            rhs = picked_vec[rows] - np.exp(dbias[rows])[:, None] * expected_vec[rows]
+            dvec[rows] = np.linalg.solve(system, rhs[..., None])[..., 0]
         return dvec, dbias
 
     @property
@@ -1401,10 +1404,21 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             np.zeros(0),
             np.zeros((0, d)),
             np.zeros((0, d)),
-            np.zeros((0, d, d)),
+            np.zeros((d + 1, d)),
         )
-        return tuple(
-            np.pad(x, [(0, n_added - len(x))] + [(0, 0)] * (x.ndim - 1)) for x in counts
+        per_item = [
+            np.pad(x, [(0, n_added - len(x))] + [(0, 0)] * (x.ndim - 1))
+            for x in counts[:4]
+        ]
+        return (*per_item, counts[4])
+
+    def _applied_pick_fix(self, n_added: int, d: int) -> tuple:
+        """The corrections the caches hold for the ``n_added`` items added after
+        fit (none for those added since the last count)."""
+        dvec, dbias = self._pick_fix or (np.zeros((0, d)), np.zeros(0))
+        return (
+            np.pad(dvec, [(0, n_added - len(dvec)), (0, 0)]),
+            np.pad(dbias, (0, n_added - len(dbias))),
         )
 
     def _interaction_user_vectors(self, user_pos: np.ndarray) -> np.ndarray:
@@ -1419,13 +1433,33 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             vec = self._user_vectors(pos, codes)[0]
         return vec.double().numpy()
 
-    def _interaction_logits(self, user_pos: np.ndarray) -> np.ndarray:
-        """Interaction logits of known users (positions) on the catalogue, the
-        interaction neighbourhood included: what a positive-only model predicts,
-        a rating model's ``P(interact)`` term."""
+    def _ranking_tower(self):
+        """The interaction tower's item vectors and biases as served: a rating
+        model's ranking cache, a positive-only model's item cache."""
+        return self._rank_cache[:2] if self._rating else self._item_cache
+
+    def _tower_logits(self, user_pos: np.ndarray, user_vec: np.ndarray):
+        """Interaction logits of known users (positions, and their vectors) on
+        the catalogue from the tower alone, up to a constant per user."""
+        vec, bias = self._ranking_tower()
+        if self._pick_vectors:
+            user = torch.as_tensor(user_vec, dtype=vec.dtype)
+            return (user @ vec.T + bias).double().numpy()
+        pos = torch.as_tensor(user_pos)
+        user, user_bias = self._user_vectors(pos, self._known_user_codes(pos))
+        return self._model.score_all(user, user_bias, vec, bias).double().numpy()
+
+    def _shift_late_items(self, dvec: np.ndarray, dbias: np.ndarray) -> None:
+        """Add ``(dvec, dbias)`` to the served interaction vectors and biases of
+        the items added after fit (new tensors, swapped in)."""
+        vec, bias = (t.clone() for t in self._ranking_tower())
+        late = slice(self._n_fitted_items, None)
+        vec[late] += torch.as_tensor(dvec, dtype=vec.dtype)
+        bias[late] += torch.as_tensor(dbias, dtype=bias.dtype)
         if self._rating:
-            return self._ranking_logits(user_pos).numpy()
-        return self._predict_items(user_pos)
+            self._rank_cache = (vec, bias, vec.T @ vec)
+        else:
+            self._item_cache = (vec, bias)
 
     def _adapt_batch_users(self, batch: EncodedBatch) -> None:
         """Adapt every user of ``batch`` from the prior: new users on their rows,
