@@ -1368,12 +1368,12 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         that an item picked as often as its content says keeps its logit and
         one picked more (or less) rises (or falls). The vector of a picked item
         then takes one Newton step of its likelihood (the Hessian approximated
-        as above), ridge-regularised by ``_PICK_VECTOR_REG``: towards the users
-        who picked it, away from those
-        expected to who did not (as ALS folds an item in); not with an MLP head,
-        whose score is not linear in the vector. Only the items a batch picks
-        are solved for, which keeps ``partial_fit`` of one user fast however
-        many items were added.
+        as in :meth:`_count_picks`), ridge-regularised by ``_PICK_VECTOR_REG``:
+        towards the users who picked it, away from those expected to who did
+        not (as ALS folds an item in); not with an MLP head, whose score is not
+        linear in the vector. Only the items a batch picks are solved for,
+        which keeps ``partial_fit`` of one user fast however many items were
+        added.
         """
         picked, expected, picked_vec, expected_vec, moment = counts
         dbias = np.log((picked + _PICK_PRIOR) / (expected + _PICK_PRIOR))
