@@ -1398,6 +1398,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         """The pick statistics of the items added after fit (see
         :meth:`_count_picks`), zero for those added since the last count."""
         n_added = len(self.item_index_) - self._n_fitted_items
+        if self._picks is not None and len(self._picks[0]) == n_added:
+            return self._picks  # read-only: a count makes new arrays
         d = self._rank_cache[0].shape[1]
         counts = self._picks or (
             np.zeros(0),
@@ -1415,6 +1417,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     def _applied_pick_fix(self, n_added: int, d: int) -> tuple:
         """The corrections the caches hold for the ``n_added`` items added after
         fit (none for those added since the last count)."""
+        if self._pick_fix is not None and len(self._pick_fix[1]) == n_added:
+            return self._pick_fix
         dvec, dbias = self._pick_fix or (np.zeros((0, d)), np.zeros(0))
         return (
             np.pad(dvec, [(0, n_added - len(dvec)), (0, 0)]),
