@@ -1322,7 +1322,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         users, pair_user = np.unique(pairs // n_items, return_inverse=True)
         pair_item = pairs % n_items
         late = pair_item >= n_fitted
-        vectors = self._interaction_user_vectors(users)
+        user_vectors = self._interaction_user_vectors(users)
+        vectors = user_vectors.double().numpy()
         counts = self._pick_counts()
         n_added, d = counts[2].shape
         picked = np.bincount(pair_item[late] - n_fitted, minlength=n_added)
@@ -1336,7 +1337,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         for start in range(0, len(users), step):
             part = slice(start, start + step)
             user_vec = vectors[part]
-            logits = self._tower_logits(users[part], user_vec)
+            logits = self._tower_logits(users[part], user_vectors[part])
+            logits = logits.double().numpy()
             logits[:, n_fitted:] -= user_vec @ applied[0].T + applied[1]
             logits -= logits.max(axis=1, keepdims=True)
             share = np.exp(logits)
@@ -1425,33 +1427,31 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             np.pad(dbias, (0, n_added - len(dbias))),
         )
 
-    def _interaction_user_vectors(self, user_pos: np.ndarray) -> np.ndarray:
-        """The vectors of known users (positions) that their interaction logits
-        take the dot product of with the items' vectors."""
+    def _interaction_user_vectors(self, user_pos: np.ndarray) -> torch.Tensor:
+        """The vectors of users (positions, ``-1`` cold) that their interaction
+        logits take the dot product of with the items' vectors."""
         pos = torch.as_tensor(user_pos)
         codes = self._known_user_codes(pos)
         if self._rating:
             state = self._known_or_prior(self._learner.ranking_name, pos)
-            vec = self._model.ranking_prior(codes, state)
-        else:
-            vec = self._user_vectors(pos, codes)[0]
-        return vec.double().numpy()
+            return self._model.ranking_prior(codes, state)
+        return self._user_vectors(pos, codes)[0]
 
     def _ranking_tower(self):
         """The interaction tower's item vectors and biases as served: a rating
         model's ranking cache, a positive-only model's item cache."""
         return self._rank_cache[:2] if self._rating else self._item_cache
 
-    def _tower_logits(self, user_pos: np.ndarray, user_vec: np.ndarray):
-        """Interaction logits of known users (positions, and their vectors) on
-        the catalogue from the tower alone, up to a constant per user."""
+    def _tower_logits(self, user_pos: np.ndarray, user_vec: torch.Tensor):
+        """Interaction logits of users (positions, and their
+        :meth:`_interaction_user_vectors`) on the catalogue from the tower
+        alone, up to a constant per user (a tensor)."""
         vec, bias = self._ranking_tower()
         if self._pick_vectors:
-            user = torch.as_tensor(user_vec, dtype=vec.dtype)
-            return (user @ vec.T + bias).double().numpy()
+            return user_vec @ vec.T + bias
         pos = torch.as_tensor(user_pos)
         user, user_bias = self._user_vectors(pos, self._known_user_codes(pos))
-        return self._model.score_all(user, user_bias, vec, bias).double().numpy()
+        return self._model.score_all(user, user_bias, vec, bias)
 
     def _shift_late_items(self, dvec: np.ndarray, dbias: np.ndarray) -> None:
         """Add ``(dvec, dbias)`` to the served interaction vectors and biases of
@@ -1900,12 +1900,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     def _ranking_logits(self, user_pos: np.ndarray) -> torch.Tensor:
         """Interaction logits of users (positions, ``-1`` cold) on the catalogue,
         the interaction neighbourhood included."""
-        pos = torch.as_tensor(user_pos)
-        codes = self._known_user_codes(pos)
-        state = self._known_or_prior(self._learner.ranking_name, pos)
-        user = self._model.ranking_prior(codes, state)
-        vec, bias = self._rank_cache[:2]
-        logits = (user @ vec.T + bias).double().numpy()
+        user = self._interaction_user_vectors(user_pos)
+        logits = self._tower_logits(user_pos, user).double().numpy()
         self._add_interaction_offsets(user_pos, logits)
         return torch.from_numpy(logits)
 
