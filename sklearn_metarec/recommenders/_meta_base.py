@@ -1330,7 +1330,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         picked_vec = np.zeros((n_added, d))
         np.add.at(picked_vec, pair_item[late] - n_fitted, vectors[pair_user[late]])
         n_picks = np.bincount(pair_user, minlength=len(users)).astype(np.float64)
-        applied = self._applied_pick_fix(n_added, d)
+        applied = self._applied_pick_fix(d)
         expected = np.zeros(n_added)
         expected_vec = np.zeros((n_added, d))
         step = max(1, _HEAD_CHUNK_CELLS // n_items)
@@ -1346,10 +1346,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             weight = n_picks[part, None] * share
             expected += weight.sum(axis=0)
             expected_vec += weight.T @ user_vec
-        moment = np.zeros((d + 1, d))  # the users' second moment, and its weight
-        moment[:d] = (vectors * n_picks[:, None]).T @ vectors
-        moment[d, 0] = n_picks.sum()
-        added = (picked, expected, picked_vec, expected_vec, moment)
+        moment = (vectors * n_picks[:, None]).T @ vectors  # weighs n_picks.sum()
+        added = (picked, expected, picked_vec, expected_vec, moment, n_picks.sum())
         counts = tuple(old + new for old, new in zip(counts, added))
         fix = self._pick_corrections(
             counts, applied[0], np.unique(pair_item[late]) - n_fitted
@@ -1377,12 +1375,12 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         which keeps ``partial_fit`` of one user fast however many items were
         added.
         """
-        picked, expected, picked_vec, expected_vec, moment = counts
+        picked, expected, picked_vec, expected_vec, moment, weight = counts
         dbias = np.log((picked + _PICK_PRIOR) / (expected + _PICK_PRIOR))
         dvec = dvec.copy()
         if len(picked_now) and self._pick_vectors:
             d = dvec.shape[1]
-            second = moment[:d] / max(moment[d, 0], 1.0)
+            second = moment / max(weight, 1.0)
             rows = picked_now
             scale = np.exp(dbias[rows]) * expected[rows]
             system = scale[:, None, None] * second + _PICK_VECTOR_REG * np.eye(d)
@@ -1399,33 +1397,26 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     def _pick_counts(self) -> tuple:
         """The pick statistics of the items added after fit (see
         :meth:`_count_picks`), zero for those added since the last count."""
-        n_added = len(self.item_index_) - self._n_fitted_items
-        if self._picks is not None and len(self._picks[0]) == n_added:
-            return self._picks  # read-only: a count makes new arrays
         d = self._rank_cache[0].shape[1]
         counts = self._picks or (
             np.zeros(0),
             np.zeros(0),
             np.zeros((0, d)),
             np.zeros((0, d)),
-            np.zeros((d + 1, d)),
+            np.zeros((d, d)),
+            0.0,
         )
-        per_item = [
-            np.pad(x, [(0, n_added - len(x))] + [(0, 0)] * (x.ndim - 1))
-            for x in counts[:4]
-        ]
-        return (*per_item, counts[4])
+        return (*_pad_rows(counts[:4], self._n_added_items), *counts[4:])
 
-    def _applied_pick_fix(self, n_added: int, d: int) -> tuple:
-        """The corrections the caches hold for the ``n_added`` items added after
-        fit (none for those added since the last count)."""
-        if self._pick_fix is not None and len(self._pick_fix[1]) == n_added:
-            return self._pick_fix
-        dvec, dbias = self._pick_fix or (np.zeros((0, d)), np.zeros(0))
-        return (
-            np.pad(dvec, [(0, n_added - len(dvec)), (0, 0)]),
-            np.pad(dbias, (0, n_added - len(dbias))),
-        )
+    def _applied_pick_fix(self, d: int) -> tuple:
+        """The corrections the caches hold for the items added after fit (none
+        for those added since the last count)."""
+        fix = self._pick_fix or (np.zeros((0, d)), np.zeros(0))
+        return _pad_rows(fix, self._n_added_items)
+
+    @property
+    def _n_added_items(self) -> int:
+        return len(self.item_index_) - self._n_fitted_items
 
     def _interaction_user_vectors(self, user_pos: np.ndarray) -> torch.Tensor:
         """The vectors of users (positions, ``-1`` cold) that their interaction
@@ -1970,6 +1961,15 @@ def _support_matrix(supports: list, n_items: int, scale=None) -> sp.csr_matrix:
     )
     matrix.sort_indices()
     return matrix
+
+
+def _pad_rows(arrays, n: int) -> tuple:
+    """``arrays`` with zero rows appended up to ``n`` rows each (the arrays
+    themselves where they have them)."""
+    return tuple(
+        x if len(x) == n else np.pad(x, [(0, n - len(x))] + [(0, 0)] * (x.ndim - 1))
+        for x in arrays
+    )
 
 
 def _history_growth(sizes) -> np.ndarray:
