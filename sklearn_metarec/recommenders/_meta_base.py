@@ -41,11 +41,13 @@ from ..nn import MetaRecNet
 from ..utils._data import INTERACTION_COLUMNS, check_timestamps
 from ..utils._neighbours import (
     cell_means,
+    cooccurrence_rows,
     neighbour_contributions,
     neighbour_offsets,
     neighbour_offsets_at,
     one_standard_error_choice,
     residual_similarity,
+    top_cells,
 )
 from ..utils._persistence import register_plain_class
 from ..utils._random import check_random_state
@@ -127,6 +129,9 @@ _BORROWED_NEIGHBOURS = 10
 # 1 to 10: the shift gains little below 0.1.
 _PICK_PRIOR = 0.1
 _PICK_VECTOR_REG = 3.0
+# The neighbourhood row an item added after fit borrows from the nearest fitted
+# items weighs prior / (prior + picks) beside the row its pickers build.
+_BORROWED_PRIOR = 1.0
 # Ranking episodes (the ranking objective): each training user draws a support
 # size uniformly in _RANKING_SUPPORT (new users arrive with a few interactions)
 # and up to _RANKING_QUERY of their other interactions are ranked.
@@ -674,6 +679,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         users and the recency weights."""
         self.neighbor_calibration_ = self.recency_calibration_ = None
         self.growth_calibration_ = self.neighbor_recency_ = None
+        self._item_users = None
         growth = self.neighbor_growth
         self.neighbor_growth_ = 0.0 if growth == "auto" else float(growth)
         recency = self.neighbor_recency
@@ -704,6 +710,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         if weight == 0:
             return None, 0.0
         self.neighbor_recency_ = scale
+        # Users of each fitted item: the rows of items added after fit are
+        # built from their co-occurrences with them (see _count_picks).
+        self._item_users = interacted.getnnz(axis=0).astype(np.float64)
         return self._interaction_similarity(interacted), float(weight)
 
     def _interaction_similarity(self, interacted: sp.csr_matrix) -> sp.csr_matrix:
@@ -914,19 +923,58 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         return np.split(item_pos[first], bounds[:-1])
 
     def _set_interaction_rows(self, rows: sp.csr_matrix | None) -> None:
-        """Keep the interaction neighbourhood's rows, one per catalogue item
-        (columns: the fitted items), and their transpose (recommend multiplies
-        users' rows by it); new objects, so that a rollback restores the old."""
+        """Keep the interaction neighbourhood's rows of the fitted items
+        (columns: the fitted items) and their transpose (recommend multiplies
+        users' rows by it); no item added after fit yet (see
+        ``_added_rows``)."""
         self._interaction_rows = rows
         self._interaction_t = None if rows is None else rows.T.tocsr()
+        # The rows of the items added after fit, one per item in catalogue
+        # order: kept apart from the fitted items' rows, so that a partial_fit
+        # that changes them copies only them (new objects, so that a rollback
+        # restores the old); and the rows they borrowed when they were added.
+        empty = None if rows is None else sp.csr_matrix((0, rows.shape[1]))
+        self._added_rows = self._borrowed_rows = empty
+
+    def _transpose_of(self, name: str, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        """``matrix.T`` as CSR, built on first use after ``matrix`` changes (a
+        new object), for the blocks of users that multiply by it; kept under
+        ``name`` in a holder filled in place, so that predict leaves
+        ``__dict__`` as it was."""
+        holder = self._cache_holder("_similarity_t_cache")
+        cached = holder.get(name)
+        if cached is None or cached[0] is not matrix:
+            with self._lock("caches"):
+                cached = holder.get(name)
+                if cached is None or cached[0] is not matrix:
+                    cached = holder[name] = (matrix, matrix.T.tocsr())
+        return cached[1]
+
+    def _neighbour_rows(self, item_pos: np.ndarray) -> sp.csr_matrix:
+        """The interaction neighbourhood's rows of catalogue items (positions),
+        in the order given."""
+        n_fitted = self._n_fitted_items
+        added = item_pos >= n_fitted
+        if not added.any():
+            return self._interaction_rows[item_pos]
+        parts = sp.vstack(
+            [
+                self._interaction_rows[item_pos[~added]],
+                self._added_rows[item_pos[added] - n_fitted],
+            ],
+            format="csr",
+        )
+        order = np.concatenate([np.flatnonzero(~added), np.flatnonzero(added)])
+        return parts[np.argsort(order, kind="stable")]
 
     @torch.no_grad()
     def _borrowed_interaction_rows(self, items: np.ndarray) -> sp.csr_matrix:
         """Neighbourhood rows of items added after fit (positions): the mean of
         the rows of the ``_BORROWED_NEIGHBOURS`` fitted items closest to each
         (cosine of the interaction tower's item vectors, the weights of the
-        mean; only positive cosines), so that an item known from its content
-        alone competes on the same footing as the fitted ones."""
+        mean; only positive cosines), its ``n_neighbors`` largest cells kept as
+        in a fitted item's row, so that an item known from its content alone
+        competes on the same footing as the fitted ones."""
         n_fitted = self._n_fitted_items
         vec = torch.nn.functional.normalize(self._rank_cache[0].double(), dim=1)
         cosine = (vec[torch.as_tensor(items)] @ vec[:n_fitted].T).numpy()
@@ -939,41 +987,67 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             (weight.ravel(), (np.repeat(np.arange(len(items)), k), top.ravel())),
             shape=(len(items), n_fitted),
         )
-        return sp.csr_matrix(mix @ self.interaction_similarity_)
+        return top_cells(mix @ self.interaction_similarity_, self.n_neighbors)
 
-    def _add_interaction_offsets(self, user_pos: np.ndarray, scores: np.ndarray):
+    def _add_interaction_offsets(self, user_pos: np.ndarray, scores, seen=None):
         """Add ``neighbor_weight_ * sum_j s_ij`` over each user's fitted items
         ``j`` to ``scores`` (shape ``(len(user_pos), n_items)``) in place, for
-        every catalogue item ``i`` (items added after fit through their borrowed
+        every catalogue item ``i`` (items added after fit through their own
         rows); nothing for cold users. One dense temporary per block of users:
-        on a large catalogue, fresh memory is a large share of the time."""
+        on a large catalogue, fresh memory is a large share of the time.
+        ``seen``: the users' :meth:`_fitted_items_of`, when the caller has
+        them (``user_pos`` then sorted, unique and known)."""
         if self.interaction_similarity_ is None:
             return
         known = np.flatnonzero(user_pos >= 0)
         if not len(known):
             return
-        users, inverse = np.unique(user_pos[known], return_inverse=True)
-        rows = self._fitted_items_of(users)
-        if not np.array_equal(users, user_pos[known]):  # repeated or unsorted
-            rows = rows[inverse]
-        offsets = (rows @ self._interaction_t).toarray()
-        offsets *= self.neighbor_weight_
-        width = offsets.shape[1]
-        if len(known) == len(user_pos):
-            scores[:, :width] += offsets
+        if seen is not None:
+            rows = seen
         else:
-            scores[known, :width] += offsets
+            users, inverse = np.unique(user_pos[known], return_inverse=True)
+            rows = self._fitted_items_of(users)
+            if not np.array_equal(users, user_pos[known]):  # repeated or unsorted
+                rows = rows[inverse]
+        products = [(0, rows @ self._interaction_t)]
+        added = self._added_rows
+        if added.shape[0]:
+            # partial_fit's block of users (``seen`` given) multiply the rows
+            # it changes as they are; recommend's, their transpose (built
+            # once per change).
+            if seen is None:
+                product = rows @ self._transpose_of("added", added)
+            else:
+                product = sp.csr_matrix((added @ rows.T.toarray()).T)
+            products.append((self._n_fitted_items, product))
+        for start, product in products:
+            offsets = product.toarray()
+            offsets *= self.neighbor_weight_
+            columns = slice(start, start + offsets.shape[1])
+            if len(known) == len(user_pos):
+                scores[:, columns] += offsets
+            else:
+                scores[known, columns] += offsets
 
-    def _fitted_items_of(self, users: np.ndarray) -> sp.csr_matrix:
+    def _fitted_items_of(self, users: np.ndarray, log=None) -> sp.csr_matrix:
         """Weight of the fitted items each of ``users`` (sorted, unique
         positions) interacted with in fit and partial_fit, one row per user: 1
         (an item counts once, however often it was given), or with
         ``neighbor_recency_`` ``exp(-r / neighbor_recency_)``, ``r`` the user's
         distinct items given after the item's latest row (by time; rows with
         one time, and rows given without a time, which count as at the latest
-        time seen before them, in the order given)."""
-        user_pos, item_pos, _ = self._seen_log()
-        mine = self._seen_rows(users)
+        time seen before them, in the order given).
+
+        ``log``: ``(user_pos, item_pos, times)``, every row of ``users`` in the
+        order given (``times`` the seen log's, None without recency), when the
+        caller has them (a batch of new users); else read from the seen log.
+        """
+        if log is None:
+            user_pos, item_pos, _ = self._seen_log()
+            mine = self._seen_rows(users)
+        else:
+            user_pos, item_pos, log_times = log
+            mine = np.arange(len(user_pos))
         local = np.searchsorted(users, user_pos[mine])
         shape = (len(users), self._n_fitted_items)
         if self.neighbor_recency_ is None:
@@ -982,7 +1056,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                 local[fitted], item_pos[mine[fitted]], np.ones(fitted.sum()), shape
             )[1]
         else:
-            times = self._seen_times()[mine]
+            times = self._seen_times()[mine] if log is None else log_times
             # By user, latest first (of rows at one time, the one given last).
             order = np.lexsort((-mine, -times, local))
             local, items = local[order], item_pos[mine[order]]
@@ -1014,12 +1088,12 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                     self._time_parts = parts
         return parts[0]
 
-    def _append_times(self, batch: EncodedBatch) -> None:
+    def _append_times(self, batch: EncodedBatch) -> np.ndarray | None:
         """Append the times of ``partial_fit``'s rows to the seen log's (write,
-        then swap): the ``timestamp`` column, or the latest time seen so far
-        for rows given without one."""
+        then swap) and return them: the ``timestamp`` column, or the latest
+        time seen so far for rows given without one. None without recency."""
         if self._time_parts is None:
-            return
+            return None
         if _TIME_COLUMN in batch.data.side.columns:
             times = check_timestamps(batch.data.side[_TIME_COLUMN], _TIME_COLUMN)
         else:
@@ -1027,14 +1101,14 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         self._time_parts = [*self._time_parts, times]
         if len(times):
             self._latest_time = max(self._latest_time, float(times.max()))
+        return times
 
     def _interaction_offsets_at(self, user_pos, item_pos) -> np.ndarray:
         """:meth:`_add_interaction_offsets` at row-aligned (user, item) cells."""
         out = np.zeros(len(user_pos))
         if self.interaction_similarity_ is None:
             return out
-        similarity = self._interaction_rows
-        n_rows = similarity.shape[0]
+        n_rows = self._n_fitted_items + self._added_rows.shape[0]
         rows = np.flatnonzero((user_pos >= 0) & (item_pos >= 0) & (item_pos < n_rows))
         if not len(rows):
             return out
@@ -1042,7 +1116,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         seen = self._fitted_items_of(users)
         for start in range(0, len(rows), _NEIGHBOUR_CHUNK_ROWS):
             part = slice(start, start + _NEIGHBOUR_CHUNK_ROWS)
-            products = seen[inverse[part]].multiply(similarity[item_pos[rows[part]]])
+            similarity = self._neighbour_rows(item_pos[rows[part]])
+            products = seen[inverse[part]].multiply(similarity)
             out[rows[part]] = np.asarray(products.sum(axis=1)).ravel()
         return self.neighbor_weight_ * out
 
@@ -1055,12 +1130,12 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         out = np.zeros((len(item_pos), len(rated)))
         if self.interaction_similarity_ is None or not len(rated):
             return out
-        similarity = self._interaction_rows
+        n_rows = self._n_fitted_items + self._added_rows.shape[0]
         items, cols = (
-            np.flatnonzero(item_pos < similarity.shape[0]),
+            np.flatnonzero(item_pos < n_rows),
             np.flatnonzero(rated < self._n_fitted_items),
         )
-        block = similarity[item_pos[items]][:, rated[cols]].toarray()
+        block = self._neighbour_rows(item_pos[items])[:, rated[cols]].toarray()
         _, inverse, counts = np.unique(rated, return_inverse=True, return_counts=True)
         weight = self._fitted_items_of(np.array([user_pos])).toarray()[0]
         fitted = np.minimum(rated, len(weight) - 1)  # others are not in cols
@@ -1103,17 +1178,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
 
     def _similarity_t(self) -> sp.csr_matrix:
         """``similarity_.T`` as CSR, built once per fit (recommend's blocks of
-        users each need it); kept in a holder filled in place, so that predict
-        leaves ``__dict__`` as it was."""
-        holder = self._cache_holder("_similarity_t_cache")
-        similarity = self.similarity_
-        cached = holder.get("t")
-        if cached is None or cached[0] is not similarity:
-            with self._lock("caches"):
-                cached = holder.get("t")
-                if cached is None or cached[0] is not similarity:
-                    cached = holder["t"] = (similarity, similarity.T.tocsr())
-        return cached[1]
+        users each need it)."""
+        return self._transpose_of("similarity", self.similarity_)
 
     def _user_residuals(self, users: np.ndarray):
         """Sparse residuals and rated cells of ``users`` (sorted, unique positions)
@@ -1277,7 +1343,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     # ------------------------------------------------------------ partial_fit
     def _partial_fit(self, batch: EncodedBatch) -> None:
         self._check_confidences(batch)
-        self._append_times(batch)
+        times = self._append_times(batch)
         if len(batch.new_items):
             self._add_items(batch)
         if len(batch.new_users):
@@ -1295,25 +1361,35 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                 self._warmup = stats
                 self._warm_items(batch, late)
                 self._adapt_batch_users(batch)
-        self._count_picks(batch)
+        self._count_picks(batch, times)
 
     @torch.no_grad()
-    def _count_picks(self, batch: EncodedBatch) -> None:
+    def _count_picks(self, batch: EncodedBatch, times=None) -> None:
         """Add the batch's picks of the items added after fit to their
-        statistics (observed and expected) and correct those items' interaction
-        logits from them (see :meth:`_pick_corrections`).
+        statistics and correct those items' interaction logits and
+        neighbourhood rows from them. Fitted items are left as they are.
 
-        Observed: the batch's users who interacted with the item (a user and an
-        item count once per batch, whatever the target or confidence), and the
-        sum of their interaction vectors. Expected: over the batch's users,
-        their distinct items in the batch times the item's softmax share of the
-        catalogue under their adapted interaction tower without the correction
-        (the neighbourhood term left out: it would read every user's history),
-        and the sum of that weight times their vectors (the gradient of the
-        item's softmax likelihood at its content's vector); over all items, the
-        users' second moment weighted by their distinct items (the Hessian, per
-        item approximated as its expected picks times that mean). Fitted items
-        are left as they are.
+        Per item, observed: the batch's users who interacted with it (a user
+        and an item count once per batch, whatever the target or confidence),
+        and the sum of their interaction vectors. Expected: over the batch's
+        users, their distinct items in the batch times the item's softmax share
+        of the catalogue under their adapted interaction tower without the
+        corrections (the neighbourhood term left out, so that an item's own
+        row, built from the very users who picked it, does not explain its
+        picks away), and the sum of that weight times their vectors (the
+        gradient of the item's softmax likelihood at its content's vector);
+        over all items, the users' second moment weighted by their distinct
+        items (the Hessian, per item approximated as its expected picks times
+        that mean). From these, :meth:`_pick_corrections`.
+
+        With an interaction neighbourhood, also: the fitted items each picker
+        has interacted with (co-occurrences), from which a picked item's row
+        is rebuilt as fit builds a fitted item's (:meth:`_refresh_added_rows`);
+        and the expected picks of all added items under the logits that rank
+        (tower, corrections and neighbourhood), from which one shift shared by
+        the added items makes their picks as many as observed where the
+        fitted items' neighbourhood competes with them (a catalogue list).
+        ``times``: the batch's rows' times in the seen log (recency).
         """
         n_fitted, n_items = self._n_fitted_items, len(self.item_index_)
         if not self._ranks or n_items == n_fitted or not len(batch.user_pos):
@@ -1322,38 +1398,114 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         users, pair_user = np.unique(pairs // n_items, return_inverse=True)
         pair_item = pairs % n_items
         late = pair_item >= n_fitted
+        pick_user, pick_item = pair_user[late], pair_item[late] - n_fitted
         user_vectors = self._interaction_user_vectors(users)
         vectors = user_vectors.double().numpy()
         counts = self._pick_counts()
-        n_added, d = counts[2].shape
-        picked = np.bincount(pair_item[late] - n_fitted, minlength=n_added)
+        n_added, d = counts["picked_vec"].shape
         picked_vec = np.zeros((n_added, d))
-        np.add.at(picked_vec, pair_item[late] - n_fitted, vectors[pair_user[late]])
+        np.add.at(picked_vec, pick_item, vectors[pick_user])
         n_picks = np.bincount(pair_user, minlength=len(users)).astype(np.float64)
         applied = self._applied_pick_fix(d)
         expected = np.zeros(n_added)
         expected_vec = np.zeros((n_added, d))
-        step = max(1, _HEAD_CHUNK_CELLS // n_items)
-        for start in range(0, len(users), step):
-            part = slice(start, start + step)
-            user_vec = vectors[part]
-            logits = self._tower_logits(users[part], user_vectors[part])
-            logits = logits.double().numpy()
-            logits[:, n_fitted:] -= user_vec @ applied[0].T + applied[1]
+        for part, logits in self._uncorrected_logits(users, user_vectors, applied):
             logits -= logits.max(axis=1, keepdims=True)
             share = np.exp(logits)
             share = share[:, n_fitted:] / share.sum(axis=1, keepdims=True)
             weight = n_picks[part, None] * share
             expected += weight.sum(axis=0)
-            expected_vec += weight.T @ user_vec
-        moment = (vectors * n_picks[:, None]).T @ vectors  # weighs n_picks.sum()
-        added = (picked, expected, picked_vec, expected_vec, moment, n_picks.sum())
-        counts = tuple(old + new for old, new in zip(counts, added))
-        fix = self._pick_corrections(
-            counts, applied[0], np.unique(pair_item[late]) - n_fitted
+            expected_vec += weight.T @ vectors[part]
+        added = {
+            "picked": np.bincount(pick_item, minlength=n_added),
+            "expected": expected,
+            "picked_vec": picked_vec,
+            "expected_vec": expected_vec,
+            "moment": (vectors * n_picks[:, None]).T @ vectors,
+            "weight": n_picks.sum(),  # of the moment
+        }
+        counts.update({name: counts[name] + value for name, value in added.items()})
+        picked_now = np.unique(pick_item)
+        dvec, dbias = self._pick_corrections(counts, applied[0], picked_now)
+        if self._added_rows is not None:
+            # A batch of new users holds their whole history: no log to read.
+            new = np.isin(users, batch.new_users).all()
+            log = (batch.user_pos, batch.item_pos, times) if new else None
+            seen = self._fitted_items_of(users, log)
+            history = seen.copy()
+            history.data[:] = 1.0
+            picks = sp.csr_matrix(
+                (np.ones(len(pick_user)), (pick_item, pick_user)),
+                shape=(n_added, len(users)),
+            )
+            counts["common"] = counts["common"] + picks @ history
+            self._refresh_added_rows(counts, picked_now)
+            counts["served"] += self._served_picks(
+                users, user_vectors, n_picks, applied, (dvec, dbias), seen
+            )
+            dbias = dbias + np.log(
+                (counts["picked"].sum() + _PICK_PRIOR)
+                / (counts["served"] + _PICK_PRIOR)
+            )
+        self._picks, self._pick_fix = counts, (dvec, dbias)  # swap
+        self._shift_late_items(dvec - applied[0], dbias - applied[1])
+
+    def _uncorrected_logits(self, users, user_vectors, applied):
+        """``(part, logits)`` per block of ``users`` (positions, sorted): their
+        interaction logits on the catalogue from the tower alone (see
+        :meth:`_tower_logits`), the corrections ``applied`` to the items added
+        after fit taken off (a float64 array, the caller's to change)."""
+        n_fitted, n_items = self._n_fitted_items, len(self.item_index_)
+        step = max(1, _HEAD_CHUNK_CELLS // n_items)
+        for start in range(0, len(users), step):
+            part = slice(start, start + step)
+            user_vec = user_vectors[part]
+            logits = self._tower_logits(users[part], user_vec).double().numpy()
+            vec = user_vec.double().numpy()
+            logits[:, n_fitted:] -= vec @ applied[0].T + applied[1]
+            yield part, logits
+
+    def _served_picks(self, users, user_vectors, n_picks, applied, fix, seen):
+        """The picks of all items added after fit expected among ``users``
+        (``n_picks`` distinct items each) under the logits that rank: the
+        tower with the corrections ``fix`` (instead of ``applied``) and the
+        interaction neighbourhood (``seen``: the users'
+        :meth:`_fitted_items_of`)."""
+        n_fitted = self._n_fitted_items
+        served = 0.0
+        for part, logits in self._uncorrected_logits(users, user_vectors, applied):
+            vec = user_vectors[part].double().numpy()
+            logits[:, n_fitted:] += vec @ fix[0].T + fix[1]
+            self._add_interaction_offsets(users[part], logits, seen[part])
+            logits -= logits.max(axis=1, keepdims=True)
+            share = np.exp(logits)
+            share = share[:, n_fitted:].sum(axis=1) / share.sum(axis=1)
+            served += float(n_picks[part] @ share)
+        return served
+
+    def _refresh_added_rows(self, counts: dict, items: np.ndarray) -> None:
+        """Rebuild the interaction neighbourhood's rows of added ``items``
+        (rows of :meth:`_pick_counts`) from their pickers: their co-occurrence
+        cosines with the fitted items, top ``n_neighbors``, shrunk as fit
+        shrinks the fitted items' (the binary case of
+        :func:`~sklearn_metarec.utils._neighbours.residual_similarity`), plus
+        the row borrowed from the nearest fitted items at add time, weighed
+        ``_BORROWED_PRIOR / (_BORROWED_PRIOR + picks)``: it stands in for the
+        item's own row until the item has been picked."""
+        if not len(items):
+            return
+        picked = counts["picked"][items].astype(np.float64)
+        own = cooccurrence_rows(
+            counts["common"][items],
+            picked,
+            self._item_users,
+            self.n_neighbors,
+            _NEIGHBOUR_SHRINKAGE,
         )
-        self._picks, self._pick_fix = counts, fix  # swap
-        self._shift_late_items(fix[0] - applied[0], fix[1] - applied[1])
+        borrowed = self._borrowed_rows[items]
+        fade = _BORROWED_PRIOR / (_BORROWED_PRIOR + picked)
+        borrowed.data *= np.repeat(fade, np.diff(borrowed.indptr))
+        self._added_rows = _replace_rows(self._added_rows, items, own + borrowed)
 
     def _pick_corrections(self, counts, dvec, picked_now) -> tuple:
         """The corrections ``(dq, db)`` of the interaction vectors and biases of
@@ -1375,16 +1527,18 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         which keeps ``partial_fit`` of one user fast however many items were
         added.
         """
-        picked, expected, picked_vec, expected_vec, moment, weight = counts
+        picked, expected = counts["picked"], counts["expected"]
         dbias = np.log((picked + _PICK_PRIOR) / (expected + _PICK_PRIOR))
         dvec = dvec.copy()
         if len(picked_now) and self._pick_vectors:
             d = dvec.shape[1]
-            second = moment / max(weight, 1.0)
+            second = counts["moment"] / max(counts["weight"], 1.0)
             rows = picked_now
             scale = np.exp(dbias[rows]) * expected[rows]
             system = scale[:, None, None] * second + _PICK_VECTOR_REG * np.eye(d)
-            rhs = picked_vec[rows] - np.exp(dbias[rows])[:, None] * expected_vec[rows]
+            rhs = counts["picked_vec"][rows] - (
+                np.exp(dbias[rows])[:, None] * counts["expected_vec"][rows]
+            )
             dvec[rows] = np.linalg.solve(system, rhs[..., None])[..., 0]
         return dvec, dbias
 
@@ -1394,19 +1548,35 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         biases: the interaction logit is then linear in the vector."""
         return self._rating or self._model.head.mlp is None
 
-    def _pick_counts(self) -> tuple:
+    def _pick_counts(self) -> dict:
         """The pick statistics of the items added after fit (see
         :meth:`_count_picks`), zero for those added since the last count."""
         d = self._rank_cache[0].shape[1]
-        counts = self._picks or (
-            np.zeros(0),
-            np.zeros(0),
-            np.zeros((0, d)),
-            np.zeros((0, d)),
-            np.zeros((d, d)),
-            0.0,
+        n_added = self._n_added_items
+        counts = dict(
+            self._picks
+            or {
+                "picked": np.zeros(0, dtype=np.int64),
+                "expected": np.zeros(0),
+                "picked_vec": np.zeros((0, d)),
+                "expected_vec": np.zeros((0, d)),
+                "moment": np.zeros((d, d)),
+                "weight": 0.0,
+                "common": None,
+                "served": 0.0,
+            }
         )
-        return (*_pad_rows(counts[:4], self._n_added_items), *counts[4:])
+        per_item = ("picked", "expected", "picked_vec", "expected_vec")
+        counts.update(zip(per_item, _pad_rows([counts[k] for k in per_item], n_added)))
+        if self._added_rows is not None:
+            common = counts["common"]
+            if common is None:
+                common = sp.csr_matrix((0, self._n_fitted_items))
+            if common.shape[0] < n_added:
+                missing = sp.csr_matrix((n_added - common.shape[0], common.shape[1]))
+                common = sp.vstack([common, missing], "csr")
+            counts["common"] = common
+        return counts
 
     def _applied_pick_fix(self, d: int) -> tuple:
         """The corrections the caches hold for the items added after fit (none
@@ -1502,8 +1672,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         self._refresh_items(batch.new_items)
         if self.interaction_similarity_ is not None:
             borrowed = self._borrowed_interaction_rows(batch.new_items)
-            rows = sp.vstack([self._interaction_rows, borrowed], format="csr")
-            self._set_interaction_rows(rows)
+            self._borrowed_rows = sp.vstack([self._borrowed_rows, borrowed], "csr")
+            # Nobody has picked them yet: their rows are the borrowed ones.
+            self._added_rows = sp.vstack([self._added_rows, borrowed], "csr")
 
     def _new_item_counts(self, batch: EncodedBatch):
         """Evidence of items added by ``partial_fit``: none (served from content)."""
@@ -1970,6 +2141,22 @@ def _pad_rows(arrays, n: int) -> tuple:
         x if len(x) == n else np.pad(x, [(0, n - len(x))] + [(0, 0)] * (x.ndim - 1))
         for x in arrays
     )
+
+
+def _replace_rows(matrix: sp.csr_matrix, rows: np.ndarray, new) -> sp.csr_matrix:
+    """A copy of ``matrix`` (CSR) with its ``rows`` (sorted, unique positions)
+    replaced by those of ``new``, in one pass over the cells."""
+    new = sp.csr_matrix(new)
+    lengths = np.diff(matrix.indptr)
+    lengths[rows] = np.diff(new.indptr)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    # Each cell's source: a position among the old cells, then the new ones.
+    starts = matrix.indptr[:-1].copy()
+    starts[rows] = matrix.nnz + new.indptr[:-1]
+    cell = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
+    data = np.concatenate([matrix.data, new.data])[cell]
+    indices = np.concatenate([matrix.indices, new.indices])[cell]
+    return sp.csr_matrix((data, indices, indptr), shape=matrix.shape)
 
 
 def _history_growth(sizes) -> np.ndarray:

@@ -11,11 +11,13 @@ import scipy.sparse as sp
 
 __all__ = [
     "cell_means",
+    "cooccurrence_rows",
     "neighbour_contributions",
     "neighbour_offsets",
     "neighbour_offsets_at",
     "one_standard_error_choice",
     "residual_similarity",
+    "top_cells",
 ]
 
 # Cells per block of the similarity product (4 MiB of float64 when dense). Small
@@ -140,6 +142,92 @@ def residual_similarity(
     # sorts it in place while a concurrent predict reads it.
     similarity.sum_duplicates()
     return similarity
+
+
+def cooccurrence_rows(
+    common: sp.csr_matrix,
+    row_users: np.ndarray,
+    col_users: np.ndarray,
+    n_neighbors: int,
+    shrinkage: float,
+) -> sp.csr_matrix:
+    """Similarity rows of items to the columns' items from co-occurrence counts.
+
+    The binary case of :func:`residual_similarity`, for items outside its
+    matrix: ``common[i, j]`` users interacted with both row item ``i`` and
+    column item ``j``, ``row_users[i]`` and ``col_users[j]`` with each; the
+    similarity is the cosine ``common / sqrt(row_users * col_users)`` shrunk by
+    ``common / (common + shrinkage)``, and each row keeps its ``n_neighbors``
+    largest positive cells. Rows of items added to a catalogue after its
+    similarities were built come out as they would have from a binary
+    interaction matrix holding them.
+
+    Parameters
+    ----------
+    common : sparse matrix of shape (n_rows, n_cols)
+        Users shared by each pair of a row item and a column item.
+    row_users, col_users : ndarray of shape (n_rows,) and (n_cols,)
+        Users of each row item and of each column item.
+    n_neighbors : int
+        Neighbours kept per row.
+    shrinkage : float
+        Shrinks similarities built on few common users; >= 0.
+
+    Returns
+    -------
+    similarity : csr_matrix of shape (n_rows, n_cols)
+        Canonical (sorted indices, no duplicates).
+
+    Examples
+    --------
+    >>> common = sp.csr_matrix([[2.0, 1.0, 0.0]])
+    >>> rows = cooccurrence_rows(common, np.array([2.0]), np.array([2, 4, 1]), 5, 0.0)
+    >>> rows.toarray().round(3).tolist()
+    [[1.0, 0.354, 0.0]]
+    """
+    common = sp.csr_matrix(common, dtype=np.float64)
+    n_rows, n_cols = common.shape
+    row = np.repeat(np.arange(n_rows), np.diff(common.indptr))
+    scale = np.sqrt(
+        np.asarray(row_users, dtype=np.float64)[row]
+        * np.asarray(col_users, dtype=np.float64)[common.indices]
+    )
+    value = np.divide(
+        common.data, scale, out=np.zeros_like(common.data), where=scale > 0
+    )
+    if shrinkage:
+        value *= common.data / (common.data + shrinkage)
+    cells = sp.csr_matrix((value, common.indices, common.indptr), shape=common.shape)
+    return top_cells(cells, n_neighbors)
+
+
+def top_cells(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """The ``k`` largest positive cells of each row of a sparse matrix.
+
+    Parameters
+    ----------
+    matrix : sparse matrix of shape (n_rows, n_cols)
+    k : int
+        Cells kept per row, at least 1.
+
+    Returns
+    -------
+    top : csr_matrix of shape (n_rows, n_cols)
+        Canonical (sorted indices, no duplicates).
+
+    Examples
+    --------
+    >>> top_cells(sp.csr_matrix([[3.0, -1.0, 2.0, 1.0]]), 2).toarray().tolist()
+    [[3.0, 0.0, 2.0, 0.0]]
+    """
+    matrix = sp.csr_matrix(matrix, dtype=np.float64)
+    matrix.sum_duplicates()
+    n_rows, n_cols = matrix.shape
+    # Rows numbered from n_cols: no cell is on _top_positive's diagonal.
+    r, c, v = _top_positive(matrix, n_cols, min(k, max(n_cols, 1)))
+    top = sp.csr_matrix((v, (r - n_cols, c)), shape=matrix.shape)
+    top.sum_duplicates()
+    return top
 
 
 def _shrink_factor(indicator_t, indicator, shrinkage: float) -> sp.csr_matrix:

@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from sklearn_metarec import MetaCFRecommender
-from sklearn_metarec.recommenders._meta_base import _PICK_PRIOR
+from sklearn_metarec.recommenders._meta_base import (
+    _BORROWED_PRIOR,
+    _NEIGHBOUR_SHRINKAGE,
+    _PICK_PRIOR,
+)
 
 from ..conftest import synthetic_log
 
@@ -108,8 +112,15 @@ def test_without_the_vector_step_the_gap_is_the_bias_shift(kind, params, monkeyp
     twin = X.drop_duplicates("item_id").iloc[[3]][["item_id", "title", "genres"]]
     model.add_items(pd.concat([twin.assign(item_id=i) for i in (PICKED, UNPICKED)]))
     model.partial_fit(*picks([f"new{k}" for k in range(6)], kind))
+    # The picked twin's neighbourhood row is its pickers' now; the rest of the
+    # gap is its bias's shift.
+    user = X["user_id"].iloc[0]
+    positions = model.item_index_.get_positions(np.array([PICKED, UNPICKED]))
+    user_pos = model.user_index_.get_positions(np.array([user] * 2))
+    neighbourhood = model._interaction_offsets_at(user_pos, positions)
     expected = np.log((6 + _PICK_PRIOR) / _PICK_PRIOR)
-    assert twin_gap(model, X["user_id"].iloc[0]) == pytest.approx(expected, rel=1e-6)
+    expected += neighbourhood[0] - neighbourhood[1]
+    assert twin_gap(model, user) == pytest.approx(expected, rel=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["ratings", "positive"])
@@ -118,7 +129,7 @@ def test_picks_add_up_over_batches_and_fall_for_an_ignored_item(kind):
     user = X["user_id"].iloc[0]
     model.partial_fit(*picks(["a0", "a1", "a2"], kind))
     model.partial_fit(*picks(["b0", "b1", "b2"], kind))
-    picked, expected = model._picks[:2]
+    picked, expected = model._picks["picked"], model._picks["expected"]
     ids = model.item_index_.ids_at(
         np.arange(model._n_fitted_items, len(picked) + model._n_fitted_items)
     )
@@ -149,3 +160,54 @@ def test_fitted_items_and_models_without_added_items_are_left_alone():
     after = model.recommend([user], n=10, return_scores=True)
     np.testing.assert_array_equal(before[0], after[0])
     np.testing.assert_allclose(before[1], after[1], atol=1e-9)
+
+
+def test_a_picked_item_takes_its_neighbourhood_row_from_its_pickers():
+    model, X, _ = fitted_with_twins("positive")
+    n_fitted = model._n_fitted_items
+    picked, unpicked = (
+        model.item_index_.get_positions(np.array([PICKED, UNPICKED])) - n_fitted
+    )
+    borrowed = model._added_rows.toarray()
+    np.testing.assert_array_equal(borrowed[picked], borrowed[unpicked])  # twins
+    assert borrowed[picked].sum() > 0
+    model.partial_fit(*picks([f"new{k}" for k in range(6)], "positive"))
+    rows = model._added_rows.toarray()
+    np.testing.assert_array_equal(rows[unpicked], borrowed[unpicked])
+    # Its 6 pickers share fitted items 1000 and 1001 with it and nothing else:
+    # the shrunk cosines fit gives, beside the borrowed row faded by 6 picks.
+    fitted = model.item_index_.get_positions(np.array([1000, 1001]))
+    cosine = 6 / np.sqrt(6 * model._item_users[fitted])
+    expected = borrowed[picked] * _BORROWED_PRIOR / (_BORROWED_PRIOR + 6)
+    expected[fitted] += cosine * 6 / (6 + _NEIGHBOUR_SHRINKAGE)
+    np.testing.assert_allclose(rows[picked], expected, rtol=1e-12)
+
+
+def test_one_shift_makes_the_added_items_picked_as_often_as_observed():
+    # Positive-only, so that recommend's scores are the logits that rank (tower
+    # and neighbourhood); each new user picks an added item and two fitted ones.
+    model, X, _ = fitted_with_twins("positive")
+    users = [f"new{k}" for k in range(6)]
+    model.partial_fit(*picks(users, "positive"))
+    counts, (_, dbias) = model._picks, model._pick_fix
+    own = np.log((counts["picked"] + _PICK_PRIOR) / (counts["expected"] + _PICK_PRIOR))
+    shift = dbias - own
+    np.testing.assert_allclose(shift, shift[0], rtol=0, atol=1e-12)  # shared
+    assert shift[0] != 0
+    # Undo the shift on the served shares of the added items; what remains is
+    # the expected picks it was computed from.
+    n_items = len(model.item_index_)
+    added = model.item_index_.ids_at(np.arange(model._n_fitted_items, n_items))
+    ranked, scores = model.recommend(
+        users, n=n_items, exclude_seen=False, return_scores=True
+    )
+    served = 0.0
+    for items, logits in zip(ranked, scores):
+        share = np.exp(logits - logits.max())
+        after = share[np.isin(items, added)].sum() / share.sum()
+        served += 3 * after / (np.exp(shift[0]) * (1 - after) + after)
+    observed = counts["picked"].sum()
+    assert observed == 6
+    assert shift[0] == pytest.approx(
+        np.log((observed + _PICK_PRIOR) / (served + _PICK_PRIOR)), rel=1e-4
+    )

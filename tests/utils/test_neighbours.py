@@ -8,6 +8,7 @@ from sklearn_metarec.metrics._ranking import _ndcg_per_user
 from sklearn_metarec.utils import _neighbours
 from sklearn_metarec.utils._neighbours import (
     cell_means,
+    cooccurrence_rows,
     neighbour_offsets,
     one_standard_error_choice,
     residual_similarity,
@@ -190,3 +191,31 @@ def test_one_standard_error_choice_prefers_the_highest_second_criterion_within()
     assert one_standard_error_choice(scores, prefer=[0.9, 0.1, 0.2, 0.8]) == 2
     assert one_standard_error_choice(scores, prefer=[0.9, 0.3, 0.2, 0.8]) == 1
     assert one_standard_error_choice(scores, prefer=[0.9, 0.3, 0.3, 0.8]) == 1
+
+
+@pytest.mark.parametrize("shrinkage", [0.0, 3.0])
+@pytest.mark.parametrize("k", [2, 50])
+def test_cooccurrence_rows_are_the_binary_similarity_of_appended_items(k, shrinkage):
+    # Items 0-7 are the columns; items 8-11 come later, known by their users.
+    rows, cols, _, shape = _log(seed=4)
+    _, rated = cell_means(rows, cols, np.ones(len(rows)), shape)
+    whole = residual_similarity(rated, k, shrinkage).toarray()
+    old, new = rated[:, :8], rated[:, 8:]
+    common = new.T @ old
+    users = np.asarray(rated.sum(axis=0)).ravel()
+    got = cooccurrence_rows(common, users[8:], users[:8], k, shrinkage).toarray()
+    # The appended items' rows of the whole similarity, among the old columns,
+    # where it keeps the top k of all columns: equal where both keep a cell.
+    expected = whole[8:, :8]
+    kept = (expected > 0) & (got > 0)
+    np.testing.assert_allclose(got[kept], expected[kept], rtol=1e-12)
+    assert kept.sum() > 0
+    # With room for every neighbour, every positive cell is kept.
+    full = cooccurrence_rows(common, users[8:], users[:8], 50, shrinkage).toarray()
+    reference = residual_similarity(rated, 50, shrinkage).toarray()[8:, :8]
+    np.testing.assert_allclose(full, reference, rtol=1e-12)
+    assert (np.count_nonzero(got, axis=1) <= k).all()
+    for row_got, row_full in zip(got, full):  # the k largest of each row
+        dropped = row_full[(row_full > 0) & (row_got == 0)]
+        assert not len(dropped) or dropped.max() <= row_got[row_got > 0].min()
+        np.testing.assert_array_equal(row_got[row_got > 0], row_full[row_got > 0])
