@@ -1018,10 +1018,10 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             if seen is None:
                 product = rows @ self._transpose_of("added", added)
             else:
-                product = sp.csr_matrix((added @ rows.T.toarray()).T)
+                product = (added @ rows.T.toarray()).T
             products.append((self._n_fitted_items, product))
         for start, product in products:
-            offsets = product.toarray()
+            offsets = product if isinstance(product, np.ndarray) else product.toarray()
             offsets *= self.neighbor_weight_
             columns = slice(start, start + offsets.shape[1])
             if len(known) == len(user_pos):
@@ -1432,14 +1432,15 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             new = np.isin(users, batch.new_users).all()
             log = (batch.user_pos, batch.item_pos, times) if new else None
             seen = self._fitted_items_of(users, log)
-            history = seen.copy()
-            history.data[:] = 1.0
-            picks = sp.csr_matrix(
-                (np.ones(len(pick_user)), (pick_item, pick_user)),
-                shape=(n_added, len(users)),
-            )
-            counts["common"] = counts["common"] + picks @ history
-            self._refresh_added_rows(counts, picked_now)
+            if len(picked_now):
+                history = seen.copy()
+                history.data[:] = 1.0
+                picks = sp.csr_matrix(
+                    (np.ones(len(pick_user)), (pick_item, pick_user)),
+                    shape=(n_added, len(users)),
+                )
+                counts["common"] = counts["common"] + picks @ history
+                self._refresh_added_rows(counts, picked_now)
             counts["served"] += self._served_picks(
                 users, user_vectors, n_picks, applied, (dvec, dbias), seen
             )
