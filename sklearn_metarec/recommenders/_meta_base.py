@@ -1388,7 +1388,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         and the expected picks of all added items under the logits that rank
         (tower, corrections and neighbourhood), from which one shift shared by
         the added items makes their picks as many as observed where the
-        fitted items' neighbourhood competes with them (a catalogue list).
+        fitted items' neighbourhood competes with them (a catalogue list);
+        the items the batch itself adds are left out of that shift's counts,
+        as they are there because the batch picked them.
         ``times``: the batch's rows' times in the seen log (recency).
         """
         n_fitted, n_items = self._n_fitted_items, len(self.item_index_)
@@ -1441,11 +1443,15 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                 )
                 counts["common"] = counts["common"] + picks @ history
                 self._refresh_added_rows(counts, picked_now)
+            # The items this batch adds are there because it picked them: their
+            # picks here say nothing of how often they are picked.
+            known = ~np.isin(np.arange(n_added), batch.new_items - n_fitted)
+            counts["shared_picked"] += int(known[pick_item].sum())
             counts["served"] += self._served_picks(
-                users, user_vectors, n_picks, applied, (dvec, dbias), seen
+                users, user_vectors, n_picks, applied, (dvec, dbias), seen, known
             )
             dbias = dbias + np.log(
-                (counts["picked"].sum() + _PICK_PRIOR)
+                (counts["shared_picked"] + _PICK_PRIOR)
                 / (counts["served"] + _PICK_PRIOR)
             )
         self._picks, self._pick_fix = counts, (dvec, dbias)  # swap
@@ -1466,11 +1472,11 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             logits[:, n_fitted:] -= vec @ applied[0].T + applied[1]
             yield part, logits
 
-    def _served_picks(self, users, user_vectors, n_picks, applied, fix, seen):
-        """The picks of all items added after fit expected among ``users``
-        (``n_picks`` distinct items each) under the logits that rank: the
-        tower with the corrections ``fix`` (instead of ``applied``) and the
-        interaction neighbourhood (``seen``: the users'
+    def _served_picks(self, users, user_vectors, n_picks, applied, fix, seen, items):
+        """The picks of the items added after fit where ``items`` (a mask over
+        them) expected among ``users`` (``n_picks`` distinct items each) under
+        the logits that rank: the tower with the corrections ``fix`` (instead
+        of ``applied``) and the interaction neighbourhood (``seen``: the users'
         :meth:`_fitted_items_of`)."""
         n_fitted = self._n_fitted_items
         served = 0.0
@@ -1480,7 +1486,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             self._add_interaction_offsets(users[part], logits, seen[part])
             logits -= logits.max(axis=1, keepdims=True)
             share = np.exp(logits)
-            share = share[:, n_fitted:].sum(axis=1) / share.sum(axis=1)
+            share = share[:, n_fitted:][:, items].sum(axis=1) / share.sum(axis=1)
             served += float(n_picks[part] @ share)
         return served
 
@@ -1564,6 +1570,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
                 "moment": np.zeros((d, d)),
                 "weight": 0.0,
                 "common": None,
+                "shared_picked": 0,
                 "served": 0.0,
             }
         )

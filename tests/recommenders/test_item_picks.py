@@ -206,8 +206,32 @@ def test_one_shift_makes_the_added_items_picked_as_often_as_observed():
         share = np.exp(logits - logits.max())
         after = share[np.isin(items, added)].sum() / share.sum()
         served += 3 * after / (np.exp(shift[0]) * (1 - after) + after)
-    observed = counts["picked"].sum()
-    assert observed == 6
+    observed = counts["shared_picked"]
+    assert observed == counts["picked"].sum() == 6
     assert shift[0] == pytest.approx(
         np.log((observed + _PICK_PRIOR) / (served + _PICK_PRIOR)), rel=1e-4
     )
+
+
+def test_an_item_a_batch_adds_is_left_out_of_the_shared_shift():
+    # It is in the catalogue because the batch picked it: its own count has
+    # the pick, the shared shift does not.
+    model, X, _ = fitted_with_twins("positive")
+    rows, _ = picks(["n0", "n1"], "positive")
+    rows = pd.concat([rows, pd.DataFrame({"user_id": ["n0"], "item_id": [77777]})])
+    items = X.drop_duplicates("item_id")[["item_id", "title", "genres"]]
+    twin = items.iloc[[3]]
+    items = pd.concat(
+        [items, twin.assign(item_id=PICKED), items.iloc[[5]].assign(item_id=77777)]
+    )
+    rows = rows.merge(items, on="item_id", how="left")
+    model.partial_fit(rows)
+    counts = model._picks
+    ids = list(
+        model.item_index_.ids_at(
+            np.arange(model._n_fitted_items, len(model.item_index_))
+        )
+    )
+    assert counts["picked"][ids.index(77777)] == 1
+    assert counts["picked"][ids.index(PICKED)] == 2
+    assert counts["shared_picked"] == 2
