@@ -108,7 +108,10 @@ class MetaCFRecommender(MetaRecommenderMixin):
     ``log((picked + 0.1) / (expected + 0.1))``, "expected" the picks that their
     content's logit predicts among the users of those batches (the maximum-
     likelihood shift of a softmax bias, shrunk by 0.1 pseudo-picks), so that a
-    new item many users take to rises in everybody's lists.
+    new item many users take to rises in everybody's lists; its pickers also
+    give it its own row of the interaction neighbourhood (its co-occurrences
+    with the fitted items, as ``fit`` builds a fitted item's), which takes over
+    from the row it borrowed from the fitted items nearest to it.
     Duplicate (user, item) rows are repeated observations: each row is one more
     rating in the user's task, in ``fit`` and ``partial_fit`` alike.
 

@@ -213,25 +213,22 @@ def test_one_shift_makes_the_added_items_picked_as_often_as_observed():
     )
 
 
-def test_an_item_a_batch_adds_is_left_out_of_the_shared_shift():
-    # It is in the catalogue because the batch picked it: its own count has
-    # the pick, the shared shift does not.
+def test_the_pick_that_brings_an_item_in_is_left_out_of_the_shared_shift():
+    # An item a batch adds is in the catalogue because the batch picked it:
+    # its own count has every pick, the shared shift all but that one.
     model, X, _ = fitted_with_twins("positive")
     rows, _ = picks(["n0", "n1"], "positive")
-    rows = pd.concat([rows, pd.DataFrame({"user_id": ["n0"], "item_id": [77777]})])
+    brought = pd.DataFrame({"user_id": ["n0", "n1"], "item_id": [77777, 77777]})
+    rows = pd.concat([rows, brought])
     items = X.drop_duplicates("item_id")[["item_id", "title", "genres"]]
     twin = items.iloc[[3]]
     items = pd.concat(
         [items, twin.assign(item_id=PICKED), items.iloc[[5]].assign(item_id=77777)]
     )
-    rows = rows.merge(items, on="item_id", how="left")
-    model.partial_fit(rows)
+    model.partial_fit(rows.merge(items, on="item_id", how="left"))
     counts = model._picks
-    ids = list(
-        model.item_index_.ids_at(
-            np.arange(model._n_fitted_items, len(model.item_index_))
-        )
-    )
-    assert counts["picked"][ids.index(77777)] == 1
+    n_items = len(model.item_index_)
+    ids = list(model.item_index_.ids_at(np.arange(model._n_fitted_items, n_items)))
+    assert counts["picked"][ids.index(77777)] == 2
     assert counts["picked"][ids.index(PICKED)] == 2
-    assert counts["shared_picked"] == 2
+    assert counts["shared_picked"] == 2 + 2 - 1
