@@ -1110,8 +1110,8 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         out = np.zeros(len(user_pos))
         if self.interaction_similarity_ is None:
             return out
-        n_rows = self._n_fitted_items + self._added_rows.shape[0]
-        rows = np.flatnonzero((user_pos >= 0) & (item_pos >= 0) & (item_pos < n_rows))
+        # Every catalogue item has a row (an added one from its add on).
+        rows = np.flatnonzero((user_pos >= 0) & (item_pos >= 0))
         if not len(rows):
             return out
         users, inverse = np.unique(user_pos[rows], return_inverse=True)
@@ -1132,17 +1132,13 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         out = np.zeros((len(item_pos), len(rated)))
         if self.interaction_similarity_ is None or not len(rated):
             return out
-        n_rows = self._n_fitted_items + self._added_rows.shape[0]
-        items, cols = (
-            np.flatnonzero(item_pos < n_rows),
-            np.flatnonzero(rated < self._n_fitted_items),
-        )
-        block = self._neighbour_rows(item_pos[items])[:, rated[cols]].toarray()
+        cols = np.flatnonzero(rated < self._n_fitted_items)
+        block = self._neighbour_rows(item_pos)[:, rated[cols]].toarray()
         _, inverse, counts = np.unique(rated, return_inverse=True, return_counts=True)
         weight = self._fitted_items_of(np.array([user_pos])).toarray()[0]
         fitted = np.minimum(rated, len(weight) - 1)  # others are not in cols
         share = self.neighbor_weight_ * weight[fitted] / counts[inverse]
-        out[np.ix_(items, cols)] = block * share[cols]
+        out[:, cols] = block * share[cols]
         return out
 
     @torch.no_grad()
