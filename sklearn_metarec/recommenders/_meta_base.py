@@ -42,6 +42,7 @@ from ..utils._data import INTERACTION_COLUMNS, check_timestamps
 from ..utils._neighbours import (
     cell_means,
     cooccurrence_rows,
+    dense_product,
     neighbour_contributions,
     neighbour_offsets,
     neighbour_offsets_at,
@@ -62,6 +63,9 @@ _FEW_USERS = 4  # partial_fit adapts up to this many new users one by one
 # (user, item) pairs per block of an MLP head in _score_items and _residuals: its
 # input holds 3 * embedding_dim floats per pair (48 MiB per block at the default 16).
 _HEAD_CHUNK_CELLS = 2**18
+# Cells of a neighbourhood matrix a few users' offsets gather directly (a few
+# MiB of temporaries); more take a sparse product.
+_GATHER_CELLS = 2**18
 _WARMUP_ROUNDS = 2  # item warm-up / user adaptation alternations in partial_fit
 # The warm-up shrinks an item's vector correction this many times as much as its
 # bias correction: its d coordinates are fitted from the same few ratings.
@@ -1011,19 +1015,18 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             rows = self._fitted_items_of(users)
             if not np.array_equal(users, user_pos[known]):  # repeated or unsorted
                 rows = rows[inverse]
-        products = [(0, rows @ self._interaction_t)]
+        products = [(0, _dense_product(rows, self._interaction_t))]
         added = self._added_rows
         if added.shape[0]:
             # partial_fit's block of users (``seen`` given) multiply the rows
             # it changes as they are; recommend's, their transpose (built
             # once per change).
             if seen is None:
-                product = rows @ self._transpose_of("added", added)
+                product = _dense_product(rows, self._transpose_of("added", added))
             else:
                 product = (added @ rows.T.toarray()).T
             products.append((self._n_fitted_items, product))
-        for start, product in products:
-            offsets = product if isinstance(product, np.ndarray) else product.toarray()
+        for start, offsets in products:
             offsets *= self.neighbor_weight_
             columns = slice(start, start + offsets.shape[1])
             if len(known) == len(user_pos):
@@ -1409,9 +1412,11 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         applied = self._applied_pick_fix(d)
         expected = np.zeros(n_added)
         expected_vec = np.zeros((n_added, d))
+        blocks = []  # kept for the served pass when there is one block
         for part, logits in self._uncorrected_logits(users, user_vectors, applied):
-            logits -= logits.max(axis=1, keepdims=True)
-            share = np.exp(logits)
+            if part.stop >= len(users) and part.start == 0:
+                blocks.append((part, logits))
+            share = np.exp(logits - logits.max(axis=1, keepdims=True))
             share = share[:, n_fitted:] / share.sum(axis=1, keepdims=True)
             weight = n_picks[part, None] * share
             expected += weight.sum(axis=0)
@@ -1429,7 +1434,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
         dvec, dbias = self._pick_corrections(counts, applied[0], picked_now)
         if self._added_rows is not None:
             # A batch of new users holds their whole history: no log to read.
-            new = np.isin(users, batch.new_users).all()
+            new = len(batch.new_users) and users[0] >= batch.new_users[0]
             log = (batch.user_pos, batch.item_pos, times) if new else None
             seen = self._fitted_items_of(users, log)
             if len(picked_now):
@@ -1444,8 +1449,9 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             # An item this batch adds is there because it picked it: that one
             # pick says nothing of how often it is picked, the others do.
             counts["shared_picked"] += len(pick_item) - len(batch.new_items)
+            blocks = blocks or self._uncorrected_logits(users, user_vectors, applied)
             counts["served"] += self._served_picks(
-                users, user_vectors, n_picks, applied, (dvec, dbias), seen
+                blocks, users, user_vectors, n_picks, (dvec, dbias), seen
             )
             dbias = dbias + np.log(
                 (counts["shared_picked"] + _PICK_PRIOR)
@@ -1469,15 +1475,15 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             logits[:, n_fitted:] -= vec @ applied[0].T + applied[1]
             yield part, logits
 
-    def _served_picks(self, users, user_vectors, n_picks, applied, fix, seen):
+    def _served_picks(self, blocks, users, user_vectors, n_picks, fix, seen):
         """The picks of all items added after fit expected among ``users``
         (``n_picks`` distinct items each) under the logits that rank: the
-        tower with the corrections ``fix`` (instead of ``applied``) and the
-        interaction neighbourhood (``seen``: the users'
-        :meth:`_fitted_items_of`)."""
+        tower with the corrections ``fix`` and the interaction neighbourhood
+        (``seen``: the users' :meth:`_fitted_items_of`). ``blocks``: the
+        users' :meth:`_uncorrected_logits` (changed in place)."""
         n_fitted = self._n_fitted_items
         served = 0.0
-        for part, logits in self._uncorrected_logits(users, user_vectors, applied):
+        for part, logits in blocks:
             vec = user_vectors[part].double().numpy()
             logits[:, n_fitted:] += vec @ fix[0].T + fix[1]
             self._add_interaction_offsets(users[part], logits, seen[part])
@@ -2137,6 +2143,15 @@ def _support_matrix(supports: list, n_items: int, scale=None) -> sp.csr_matrix:
     )
     matrix.sort_indices()
     return matrix
+
+
+def _dense_product(rows: sp.csr_matrix, matrix: sp.csr_matrix) -> np.ndarray:
+    """``(rows @ matrix).toarray()``: gathered (:func:`dense_product`) when it
+    reads at most ``_GATHER_CELLS`` cells of ``matrix``, else a sparse product."""
+    inner = rows.indices
+    if (matrix.indptr[inner + 1] - matrix.indptr[inner]).sum() <= _GATHER_CELLS:
+        return dense_product(rows, matrix)
+    return (rows @ matrix).toarray()
 
 
 def _pad_rows(arrays, n: int) -> tuple:

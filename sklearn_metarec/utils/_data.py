@@ -47,6 +47,10 @@ class IdIndex:
     Unknown ids map to ``-1``; nothing ever raises an ``IndexError``. The index can
     grow (``extend``) when ``partial_fit`` meets new ids; existing positions never move.
 
+    Extending costs the new ids, not the index: they go to a dictionary beside the
+    hashed index (shared, append-only, by the copies that write-then-swap makes),
+    folded into the index once they are a quarter of it.
+
     Parameters
     ----------
     ids : array-like of hashable
@@ -59,32 +63,70 @@ class IdIndex:
     ['u1', 'u2']
     >>> index.get_positions(["u2", "unknown"]).tolist()
     [1, -1]
+    >>> index.extend(["u3", "u1"]).tolist()
+    [2, 0]
     """
 
     def __init__(self, ids=()):
-        self._index = pd.Index(pd.unique(_as_id_array(ids)))
+        self._set_index(pd.Index(pd.unique(_as_id_array(ids))))
+
+    def _set_index(self, index: pd.Index) -> None:
+        self._index = index
+        # Ids appended since ``_index`` was built: id -> position, and the ids
+        # in order (arrays as extended). Shared with shallow copies and only
+        # appended to; ``_n`` is this object's length, so entries at or beyond
+        # it (an interrupted call's, appended to a shared tail) are not its own.
+        self._tail: dict = {}
+        self._tail_ids: list = []
+        self._chunks: list = []
+        self._n = len(index)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return self._n
 
     def __contains__(self, id_) -> bool:
-        return id_ in self._index
+        return id_ in self._index or self._tail.get(id_, self._n) < self._n
 
     @property
     def ids(self) -> np.ndarray:
         """Raw ids in position order, shape (n_ids,)."""
-        return np.asarray(self._index, dtype=object)
+        out = np.empty(self._n, dtype=object)
+        out[: len(self._index)] = np.asarray(self._index, dtype=object)
+        out[len(self._index) :] = _as_id_array(
+            self._tail_ids[: self._n - len(self._index)]
+        )
+        return out
 
     def ids_at(self, positions) -> np.ndarray:
         """Raw ids at ``positions`` (without converting the whole index)."""
-        return np.asarray(self._index[positions], dtype=object)
+        positions = np.asarray(positions, dtype=np.int64)
+        in_index = positions < len(self._index)
+        if in_index.all():
+            return np.asarray(self._index[positions], dtype=object)
+        out = np.empty(len(positions), dtype=object)
+        out[in_index] = np.asarray(self._index[positions[in_index]], dtype=object)
+        tail = positions[~in_index] - len(self._index)
+        out[~in_index] = _as_id_array([self._tail_ids[k] for k in tail])
+        return out
 
     def get_positions(self, ids) -> np.ndarray:
         """Positions of ``ids``, ``-1`` for ids not in the index (int64 array)."""
         ids = _as_id_array(ids)
-        if len(self._index) == 0:
+        if self._n == 0:
             return np.full(len(ids), -1, dtype=np.int64)
-        return self._index.get_indexer(ids).astype(np.int64, copy=False)
+        pos = self._index.get_indexer(ids).astype(np.int64, copy=False)
+        n_tail = self._n - len(self._index)
+        if n_tail:
+            missing = np.flatnonzero(pos < 0)
+            if len(missing) > 64:  # many: one hashed look-up of the tail
+                tail = pd.Index(self.ids[len(self._index) :], dtype=object)
+                found = tail.get_indexer(ids[missing])
+                pos[missing] = np.where(found >= 0, found + len(self._index), -1)
+            elif len(missing):
+                n, tail = self._n, self._tail
+                found = [tail.get(id_, n) for id_ in ids[missing]]
+                pos[missing] = [p if p < n else -1 for p in found]
+        return pos
 
     def extend(self, ids) -> np.ndarray:
         """Append the ids not yet known (in order of first appearance).
@@ -94,21 +136,65 @@ class IdIndex:
         ids = _as_id_array(ids)
         pos = self.get_positions(ids)
         unknown = pos < 0
-        if unknown.any():
-            new = pd.unique(ids[unknown])
-            self._index = _append_ids(self._index, new)
-            pos = self.get_positions(ids)
+        if not unknown.any():
+            return pos
+        inverse, new = pd.factorize(ids[unknown])  # in order of appearance
+        n_tail = self._n - len(self._index)
+        if len(self._tail) > n_tail:  # another copy appended: start a tail of ours
+            self._tail = dict(list(self._tail.items())[:n_tail])
+            self._tail_ids = self._tail_ids[:n_tail]
+            self._chunks = _take_chunks(self._chunks, n_tail)
+        positions = np.arange(self._n, self._n + len(new))
+        self._tail.update(zip(new, positions.tolist()))
+        self._tail_ids.extend(new.astype(object))  # as the index gives them
+        self._chunks.append(new)
+        self._n += len(new)
+        pos[unknown] = positions[inverse]
+        if self._n - len(self._index) > max(_TAIL_SIZE, len(self._index) // 4):
+            self._set_index(self._folded())
         return pos
+
+    def _folded(self) -> pd.Index:
+        """The index with its tail appended (as :func:`_append_ids`)."""
+        index = self._index
+        chunks = _take_chunks(self._chunks, self._n - len(index))
+        if not chunks:
+            return index
+        if index.dtype != object and all(c.dtype == index.dtype for c in chunks):
+            return _append_ids(index, np.concatenate(chunks))
+        values = np.empty(self._n, dtype=object)
+        values[: len(index)] = index.to_numpy(dtype=object)
+        start = len(index)
+        for chunk in chunks:
+            values[start : start + len(chunk)] = chunk
+            start += len(chunk)
+        return pd.Index(values, dtype=object)
 
     def __getstate__(self):
         # Plain data (the ids with their dtype) for pickle and skops alike.
-        return {"ids": to_plain(self._index)}
+        return {"ids": to_plain(self._folded())}
 
     def __setstate__(self, state):
         ids = from_plain(state["ids"])
         if not isinstance(ids, pd.Index):  # a plain list: the earlier format
             ids = pd.Index(pd.unique(_as_id_array(ids)))
-        self._index = ids
+        self._set_index(ids)
+
+
+#: Ids an :class:`IdIndex` keeps beside its hashed index before folding them in
+#: (or a quarter of the index, if more).
+_TAIL_SIZE = 1024
+
+
+def _take_chunks(chunks: list, n: int) -> list:
+    """The first ``n`` ids of a list of arrays, as a list of arrays."""
+    out, left = [], n
+    for chunk in chunks:
+        if left <= 0:
+            break
+        out.append(chunk[:left])
+        left -= len(chunk)
+    return out
 
 
 def _append_ids(index: pd.Index, new: np.ndarray) -> pd.Index:
@@ -378,15 +464,23 @@ def check_interactions(
         )
     users = check_ids(frame.iloc[:, 0].to_numpy(), f"User id ({columns[0]!r}) column")
     items = check_ids(frame.iloc[:, 1].to_numpy(), f"Item id ({columns[1]!r}) column")
-    side = frame.iloc[:, 2:]
-    if not isinstance(X, pd.DataFrame):
-        side = side.infer_objects()
-    side = (
-        side.set_axis(range(n_rows), axis=0)
-        if n_columns > 2
-        else pd.DataFrame(index=range(n_rows))
-    )
-    side.columns = columns[2:]
+    if isinstance(X, pd.DataFrame):
+        # Column by column, each keeping its array: on the few rows of a
+        # partial_fit, slicing the frame costs several times as much.
+        side = pd.DataFrame(
+            {c: frame._get_column_array(k) for k, c in enumerate(columns[2:], 2)},
+            index=pd.RangeIndex(n_rows),
+            columns=columns[2:],
+            copy=False,
+        )
+    else:
+        side = frame.iloc[:, 2:].infer_objects()
+        side = (
+            side.set_axis(range(n_rows), axis=0)
+            if n_columns > 2
+            else pd.DataFrame(index=range(n_rows))
+        )
+        side.columns = columns[2:]
 
     y_arr = None
     if y is None:

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 __all__ = [
     "cell_means",
     "cooccurrence_rows",
+    "dense_product",
     "neighbour_contributions",
     "neighbour_offsets",
     "neighbour_offsets_at",
@@ -199,6 +200,47 @@ def cooccurrence_rows(
         value *= common.data / (common.data + shrinkage)
     cells = sp.csr_matrix((value, common.indices, common.indptr), shape=common.shape)
     return top_cells(cells, n_neighbors)
+
+
+def dense_product(rows: sp.csr_matrix, matrix: sp.csr_matrix) -> np.ndarray:
+    """``(rows @ matrix).toarray()``, gathered from the rows of ``matrix`` that
+    ``rows`` names: for the few items of a few users (``partial_fit``), without
+    a sparse product's set-up and its sparse result.
+
+    Parameters
+    ----------
+    rows : csr_matrix of shape (n_rows, n_inner)
+        Canonical (no duplicate cells).
+    matrix : csr_matrix of shape (n_inner, n_cols)
+
+    Returns
+    -------
+    product : ndarray of shape (n_rows, n_cols)
+
+    Examples
+    --------
+    >>> rows = sp.csr_matrix([[0.0, 2.0], [1.0, 0.0]])
+    >>> matrix = sp.csr_matrix([[1.0, 0.0, 3.0], [0.0, 0.5, 1.0]])
+    >>> dense_product(rows, matrix).tolist()
+    [[0.0, 1.0, 2.0], [1.0, 0.0, 3.0]]
+    """
+    n_rows, n_cols = rows.shape[0], matrix.shape[1]
+    inner = rows.indices
+    starts = matrix.indptr[inner]
+    counts = matrix.indptr[inner + 1] - starts
+    # The cells of matrix's rows ``inner``, one run per cell of ``rows``.
+    ends = np.cumsum(counts)
+    cells = np.arange(ends[-1] if len(ends) else 0) + np.repeat(
+        starts - ends + counts, counts
+    )
+    row_of = np.repeat(np.repeat(np.arange(n_rows), np.diff(rows.indptr)), counts)
+    flat = np.bincount(
+        row_of * n_cols + matrix.indices[cells],
+        weights=np.repeat(rows.data, counts) * matrix.data[cells],
+        minlength=n_rows * n_cols,
+    )
+    # np.bincount counts (int64) when there is nothing to weigh.
+    return flat.astype(np.float64, copy=False).reshape(n_rows, n_cols)
 
 
 def top_cells(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:

@@ -9,6 +9,7 @@ from sklearn_metarec.utils import _neighbours
 from sklearn_metarec.utils._neighbours import (
     cell_means,
     cooccurrence_rows,
+    dense_product,
     neighbour_offsets,
     one_standard_error_choice,
     residual_similarity,
@@ -219,3 +220,19 @@ def test_cooccurrence_rows_are_the_binary_similarity_of_appended_items(k, shrink
         dropped = row_full[(row_full > 0) & (row_got == 0)]
         assert not len(dropped) or dropped.max() <= row_got[row_got > 0].min()
         np.testing.assert_array_equal(row_got[row_got > 0], row_full[row_got > 0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dense_product_equals_the_sparse_product(seed):
+    # Rows with no cells, an inner row with no cells, and a block of users.
+    rng = np.random.default_rng(seed)
+    rows = sp.random(5, 9, density=0.3, random_state=rng, format="lil")
+    rows[1] = 0.0
+    matrix = sp.random(9, 7, density=0.4, random_state=rng, format="lil")
+    matrix[2] = 0.0
+    rows, matrix = rows.tocsr(), matrix.tocsr()
+    np.testing.assert_allclose(
+        dense_product(rows, matrix), (rows @ matrix).toarray(), rtol=1e-12
+    )
+    empty = dense_product(sp.csr_matrix((3, 9)), matrix)
+    assert empty.dtype == np.float64 and empty.tolist() == [[0.0] * 7] * 3
