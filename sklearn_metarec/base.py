@@ -771,7 +771,12 @@ default=None
 
     # ---------------------------------------------------------------- persistence
     #: Attributes rebuilt on demand when None: not stored by pickle or skops.
-    _lazy_caches: tuple = ("_seen_cache", "_seen_index_cache", "_side_values_cache")
+    _lazy_caches: tuple = (
+        "_seen_cache",
+        "_seen_index_cache",
+        "_side_values_cache",
+        "_row_buffers",
+    )
 
     def __getstate__(self):
         # Plain data only (pandas objects, tensors, sparse matrices and the id
@@ -1309,6 +1314,40 @@ default=None
             log.append(lambda: array.__setitem__(index, old))
         array[index] = values
 
+    def _append_rows(self, key: str, array, rows):
+        """``array`` (a tensor) with ``rows`` appended along its first axis, as a
+        new tensor (write, then swap), in time that grows with ``rows``, not
+        with ``array``.
+
+        The rows go into spare room after ``array`` in a buffer kept under
+        ``key``, when ``array`` is that buffer's used part (no other copy of
+        the estimator, and no interrupted call, has appended to it since);
+        else ``array`` and ``rows`` are copied into a new buffer with room for
+        a quarter more rows (memory grows by a quarter at most). What ``array``
+        holds is never written, so the tensors held before a failed call stay
+        as they were. Pickles store the used part only.
+        """
+        buffers = dict(getattr(self, "_row_buffers", None) or {})
+        entry = buffers.get(key)
+        n, k = len(array), len(rows)
+        if (
+            entry is None
+            or entry.used != n
+            or entry.buffer.data_ptr() != array.data_ptr()
+            or len(entry.buffer) < n + k
+            or entry.buffer.shape[1:] != array.shape[1:]
+            or entry.buffer.dtype != array.dtype
+        ):
+            room = max((n + k) // 4, 16)  # a quarter more: amortised O(rows)
+            buffer = array.new_empty((n + k + room, *array.shape[1:]))
+            buffer[:n] = array
+            entry = _RowBuffer(buffer, n)
+        entry.buffer[n : n + k] = rows
+        entry.used = n + k
+        buffers[key] = entry
+        self._row_buffers = buffers
+        return entry.buffer[: n + k]
+
     def _on_rollback(self, action) -> None:
         """Call ``action()`` if the running ``fit`` / ``partial_fit`` fails (the undo
         of an in-place change; newest first, before the attributes are restored)."""
@@ -1340,6 +1379,15 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     room = k - above.sum(axis=1)
     chosen = above | (tied & (np.cumsum(tied, axis=1) <= room[:, None]))
     return np.nonzero(chosen)[1].reshape(len(scores), k)
+
+
+@dataclass
+class _RowBuffer:
+    """Rows of a growing tensor and room for more: ``buffer[:used]`` is the
+    longest tensor handed out (:meth:`BaseRecommender._append_rows`)."""
+
+    buffer: object
+    used: int
 
 
 def _shallow_copy(obj):

@@ -145,3 +145,19 @@ def test_new_item_ranks_are_one_based_and_misses_are_infinite():
     assert summary == {"new median rank": 40.0, "new hit@10": 0.25, "new hit@50": 0.5}
     expected = bench.random_expected([100, 100], "new")
     assert expected == {"new median rank": 50.5, "new hit@10": 0.1, "new hit@50": 0.5}
+
+
+def test_partial_fit_scale_smoke():
+    # Now and as before, every new user gets the same position (time_calls
+    # checks it); MetaCF only up to metacf_max_users.
+    bench = _load("bench_partial_fit_scale")
+    rows = bench.run([30, 60], 3, 6, metacf_max_users=30)
+    assert [(r["estimator"], r["known users"]) for r in rows] == [
+        ("popularity", "30"),
+        ("metacf", "30"),
+        ("popularity", "60"),
+    ]
+    assert all(float(r["before / now"]) > 0 for r in rows)
+    index = bench.RehashingIndex(["a", "b"])
+    assert index.extend(["c", "a"]).tolist() == [2, 0]
+    assert index.ids.tolist() == ["a", "b", "c"]

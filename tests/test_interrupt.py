@@ -278,3 +278,50 @@ def test_a_failed_partial_fit_is_undone_too(monkeypatch):
         est.partial_fit(X_mixed, y_mixed)
     monkeypatch.undo()
     _assert_same_behaviour(est, pristine)
+
+
+@pytest.mark.parametrize(
+    "estimator", [e for e in ESTIMATORS if isinstance(e, DEEP)], ids=estimator_id
+)
+def test_new_users_after_an_interrupted_call_start_from_the_prior(
+    estimator, monkeypatch
+):
+    # partial_fit appends new users' states in room kept after the known
+    # users' (BaseRecommender._append_rows). The interrupted call appends its
+    # users there, after a first batch of new users made that room; the next
+    # call's users, at the same positions, must not see those rows.
+    X_new, y_new = split_log()[2]["new_users"]
+    users = X_new["user_id"].unique()
+    first = X_new["user_id"].isin(users[: len(users) // 2]).to_numpy()
+    est = fitted_copy(estimator)
+    est.partial_fit(X_new[first], y_new[first])
+    pristine = copy.deepcopy(est)  # no room kept: appends by copying
+    _inject(monkeypatch, type(est), "_write_states", after=True, on_call=1)
+    with pytest.raises(KeyboardInterrupt):
+        est.partial_fit(X_new[~first], y_new[~first] * 0 + 1.0)
+    monkeypatch.undo()
+    _assert_same(_snapshot(est), _snapshot(pristine))
+    est.partial_fit(X_new[~first], y_new[~first])
+    pristine.partial_fit(X_new[~first], y_new[~first])
+    _assert_same(_snapshot(est), _snapshot(pristine))
+    for name, state in est.user_state_.items():
+        np.testing.assert_array_equal(state.numpy(), pristine.user_state_[name].numpy())
+
+
+def test_two_copies_sharing_kept_room_do_not_write_over_each_other():
+    # Two estimators holding the same rows (a shallow copy of the attributes)
+    # each append: the second finds the room used by the first and copies.
+    est = fitted_copy(ESTIMATORS[3])
+    X_new, y_new = split_log()[2]["new_users"]
+    users = X_new["user_id"].unique()
+    first = X_new["user_id"].isin(users[:2]).to_numpy()
+    est.partial_fit(X_new[first], y_new[first])  # keeps room after the rows
+    twin = copy.deepcopy(est)
+    shallow = object.__new__(type(est))
+    shallow.__dict__.update(est.__dict__)
+    rest = X_new[~first]
+    est.partial_fit(rest, y_new[~first])
+    shallow.partial_fit(rest, np.full(len(rest), 1.0))
+    twin.partial_fit(rest, y_new[~first])
+    for name, state in est.user_state_.items():
+        np.testing.assert_array_equal(state.numpy(), twin.user_state_[name].numpy())

@@ -1659,12 +1659,14 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
     def _add_users(self, batch: EncodedBatch) -> None:
         new_users = batch.new_users
         codes = self._user_encoder.transform(batch.new_user_side).categorical
-        self._user_codes = torch.cat(
-            [self._user_codes, torch.as_tensor(codes, dtype=torch.long)]
+        # Appended in room kept after the rows (not copied whole): one new
+        # user costs the same however many are known.
+        self._user_codes = self._append_rows(
+            "user codes", self._user_codes, torch.as_tensor(codes, dtype=torch.long)
         )
         prior = self._prior_states(len(new_users))
         self.user_state_ = {  # write, then swap (see BaseRecommender._transaction)
-            name: torch.cat([value, prior[name]])
+            name: self._append_rows(f"user state {name}", value, prior[name])
             for name, value in self.user_state_.items()
         }
 

@@ -1,0 +1,204 @@
+"""How ``partial_fit`` of one new user grows with the users a model already knows.
+
+A service that folds in every new user as they arrive calls ``partial_fit`` once
+per user, so its cost must not grow with the users served so far. This fits
+models on synthetic logs of 10k, 100k and 1M users (``--sizes``; 2,000 items,
+``--ratings-per-user`` ratings each, item ids drawn by a Zipf-like popularity),
+then times ``partial_fit`` of ``--n-calls`` new users with 10 ratings each, one
+call per user, on a deep copy of the fitted model.
+
+Each model is timed twice in one run, alternating in blocks of 20 calls: as it
+is (*now*: :class:`~sklearn_metarec.utils.IdIndex` keeps new ids in a
+dictionary beside its hashed index, and the meta estimators append a new user's
+states in room kept after the known users') and as before 2026-12-07
+(*before*: an index that appends every new id to the pandas index and hashes it
+again, and states copied whole, ``torch.cat``, for every new user); the table
+gives both medians and their ratio. Estimators:
+:class:`~sklearn_metarec.baselines.PopularityRecommender` at every size and
+:class:`~sklearn_metarec.MetaCFRecommender` (``max_epochs=1``, the other
+parameters default; up to ``--metacf-max-users`` known users, by default all
+sizes: its fit on 1M users takes a few minutes).
+
+Usage::
+
+    python benchmarks/bench_partial_fit_scale.py [--sizes 10000,100000,1000000]
+        [--ratings-per-user 5] [--n-calls 200] [--metacf-max-users 1000000]
+        [--quick] [--no-write]
+
+The table is printed and written to the ``partial_fit_scale`` section of
+``docs/benchmarks.md`` (``--quick``, tiny sizes for a smoke test, never writes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import markdown_table, write_section  # noqa: E402
+
+from sklearn_metarec import MetaCFRecommender  # noqa: E402
+from sklearn_metarec.baselines import PopularityRecommender  # noqa: E402
+from sklearn_metarec.utils import IdIndex  # noqa: E402
+from sklearn_metarec.utils._data import _append_ids, _as_id_array  # noqa: E402
+
+N_ITEMS = 2000
+NEW_USER_ROWS = 10
+BLOCK = 20  # calls per block; the two indexes alternate block by block
+
+
+class RehashingIndex(IdIndex):
+    """``IdIndex`` as it extended before 2026-12-07: every new id is appended
+    to the pandas index, whose hash table is then built again (O(known ids))."""
+
+    def extend(self, ids) -> np.ndarray:
+        ids = _as_id_array(ids)
+        pos = self.get_positions(ids)
+        unknown = pos < 0
+        if unknown.any():
+            index = _append_ids(self._folded(), pd.unique(ids[unknown]))
+            self._set_index(index)
+            pos = self.get_positions(ids)
+        return pos
+
+
+def synthetic_log(n_users: int, ratings_per_user: int, seed: int):
+    """``(X, y)``: ``ratings_per_user`` rows per user over ``N_ITEMS`` items."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, N_ITEMS + 1) ** 0.8
+    items = rng.choice(
+        N_ITEMS, size=n_users * ratings_per_user, p=weights / weights.sum()
+    )
+    users = np.repeat(np.arange(n_users), ratings_per_user)
+    X = pd.DataFrame({"user_id": users, "item_id": items})
+    y = rng.integers(1, 6, size=len(X)).astype(np.float64)
+    return X, y
+
+
+def new_user_batches(n_users: int, n_calls: int, seed: int) -> list:
+    """``n_calls`` batches of one unseen user (ids from ``n_users`` on)."""
+    rng = np.random.default_rng(seed + 1)
+    batches = []
+    for k in range(n_calls):
+        items = rng.choice(N_ITEMS, size=NEW_USER_ROWS, replace=False)
+        X = pd.DataFrame({"user_id": n_users + k, "item_id": items})
+        batches.append((X, rng.integers(1, 6, size=NEW_USER_ROWS).astype(np.float64)))
+    return batches
+
+
+def _copied_rows(key, array, rows):
+    """``_append_rows`` as before 2026-12-07: the rows copied whole."""
+    import torch
+
+    return torch.cat([array, rows])
+
+
+def time_calls(fitted, batches) -> dict:
+    """Median ms of ``partial_fit`` per call, now and as before, alternating."""
+    models = {"now": copy.deepcopy(fitted), "before": copy.deepcopy(fitted)}
+    before = models["before"]
+    index = RehashingIndex.__new__(RehashingIndex)  # the same ids and dtype
+    index._set_index(before.user_index_._folded())
+    before.user_index_ = index
+    if hasattr(before, "_append_rows"):
+        before._append_rows = _copied_rows
+    seconds = {name: [] for name in models}
+    for start in range(0, len(batches), BLOCK):
+        for name, model in models.items():
+            for X, y in batches[start : start + BLOCK]:
+                begin = time.perf_counter()
+                model.partial_fit(X, y)
+                seconds[name].append(time.perf_counter() - begin)
+    first, second = (m.user_index_ for m in models.values())
+    if not np.array_equal(first.ids, second.ids):
+        raise RuntimeError("the two user indexes disagree")
+    return {name: 1000 * float(np.median(s)) for name, s in seconds.items()}
+
+
+def run(sizes, ratings_per_user, n_calls, metacf_max_users, seed=0) -> list[dict]:
+    factories = {
+        "popularity": lambda: PopularityRecommender(),
+        "metacf": lambda: MetaCFRecommender(max_epochs=1, random_state=seed),
+    }
+    rows = []
+    for n_users in sizes:
+        X, y = synthetic_log(n_users, ratings_per_user, seed)
+        batches = new_user_batches(n_users, n_calls, seed)
+        for name, factory in factories.items():
+            if name == "metacf" and n_users > metacf_max_users:
+                continue
+            begin = time.perf_counter()
+            model = factory().fit(X, y)
+            fit_s = time.perf_counter() - begin
+            ms = time_calls(model, batches)
+            rows.append(
+                {
+                    "estimator": name,
+                    "known users": f"{n_users:,}",
+                    "rows": f"{len(X):,}",
+                    "fit s": f"{fit_s:.1f}",
+                    "partial_fit ms (now)": f"{ms['now']:.2f}",
+                    "partial_fit ms (before)": f"{ms['before']:.2f}",
+                    "before / now": f"{ms['before'] / ms['now']:.2f}",
+                }
+            )
+            print(rows[-1], file=sys.stderr)
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--ratings-per-user", type=int, default=5)
+    parser.add_argument("--n-calls", type=int, default=200)
+    parser.add_argument("--metacf-max-users", type=int, default=1_000_000)
+    parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    n_calls = args.n_calls
+    if args.quick:
+        sizes, n_calls = [200, 2000], 40
+    total = time.perf_counter()
+    rows = run(sizes, args.ratings_per_user, n_calls, args.metacf_max_users)
+    table = markdown_table(rows)
+    elapsed = time.perf_counter() - total
+    print(table)
+    print(f"Total wall time {elapsed:.1f} s", file=sys.stderr)
+    if not (args.quick or args.no_write):
+        body = (
+            f"Synthetic logs over {N_ITEMS:,} items, {args.ratings_per_user} ratings "
+            f"per user; median of {n_calls} `partial_fit` calls, one new user with "
+            f"{NEW_USER_ROWS} ratings each, now and as before 2026-12-07 (a user "
+            "index hashed again, and user states copied whole, for every new "
+            "user), alternating in blocks of "
+            f"{BLOCK} calls in one process. Total wall time: {elapsed:.0f} s.\n\n"
+            f"{table}"
+        )
+        command = " ".join(
+            ["python benchmarks/bench_partial_fit_scale.py", *(argv or sys.argv[1:])]
+        )
+        path = write_section(
+            "partial_fit_scale",
+            "partial_fit of a new user against the users already known",
+            command,
+            body,
+        )
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
