@@ -118,8 +118,9 @@ class IdIndex:
         n_tail = self._n - len(self._index)
         if n_tail:
             missing = np.flatnonzero(pos < 0)
-            if len(missing) > 64:  # many: one hashed look-up of the tail
-                tail = pd.Index(self.ids[len(self._index) :], dtype=object)
+            if len(missing) > max(64, n_tail // 8):
+                # Many for the tail: hash it once (costs the tail, not the index).
+                tail = pd.Index(_as_id_array(self._tail_ids[:n_tail]), dtype=object)
                 found = tail.get_indexer(ids[missing])
                 pos[missing] = np.where(found >= 0, found + len(self._index), -1)
             elif len(missing):

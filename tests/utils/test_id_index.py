@@ -71,6 +71,8 @@ def test_many_lookups_of_tail_ids_at_once():
     index.extend([f"n{k}" for k in range(100)])
     probe = [f"n{k}" for k in range(99, -1, -1)] + ["zz", "a"]
     assert index.get_positions(probe).tolist() == [*range(100, 0, -1), -1, 0]
+    few = probe[:5] + ["zz"]  # looked up one by one
+    assert index.get_positions(few).tolist() == [100, 99, 98, 97, 96, -1]
 
 
 def test_a_copy_extended_leaves_the_original_as_it_was():
