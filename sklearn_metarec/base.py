@@ -986,7 +986,17 @@ default=None
                 "user_id",
             )
             self._user_side_parts = [*self._user_side_parts, new_user_side]
-        self._seen_parts = [*self._seen_parts, (user_pos, item_pos, data.y)]
+        # Appended in room kept after the log (not joined whole at the next
+        # read): a call costs its own rows however long the log.
+        log = self._seen_log()
+        self._seen_parts = [
+            tuple(
+                self._append_rows(f"seen {name}", held, given)
+                for name, held, given in zip(
+                    ("users", "items", "y"), log, (user_pos, item_pos, data.y)
+                )
+            )
+        ]
         self._seen_cache = None
         # A new holder (the index stays valid: the log only grew), so that an
         # interrupted call restores one that never saw these rows.
@@ -1315,9 +1325,9 @@ default=None
         array[index] = values
 
     def _append_rows(self, key: str, array, rows):
-        """``array`` (a tensor) with ``rows`` appended along its first axis, as a
-        new tensor (write, then swap), in time that grows with ``rows``, not
-        with ``array``.
+        """``array`` (a tensor or an ndarray) with ``rows`` appended along its
+        first axis, as a new tensor or array (write, then swap), in time that
+        grows with ``rows``, not with ``array``.
 
         The rows go into spare room after ``array`` in a buffer kept under
         ``key``, when ``array`` is that buffer's used part (no other copy of
@@ -1333,13 +1343,18 @@ default=None
         if (
             entry is None
             or entry.used != n
-            or entry.buffer.data_ptr() != array.data_ptr()
+            or type(entry.buffer) is not type(array)
+            or _address(entry.buffer) != _address(array)
             or len(entry.buffer) < n + k
             or entry.buffer.shape[1:] != array.shape[1:]
             or entry.buffer.dtype != array.dtype
         ):
             room = max((n + k) // 4, 16)  # a quarter more: amortised O(rows)
-            buffer = array.new_empty((n + k + room, *array.shape[1:]))
+            shape = (n + k + room, *array.shape[1:])
+            if isinstance(array, np.ndarray):
+                buffer = np.empty(shape, dtype=array.dtype)
+            else:
+                buffer = array.new_empty(shape)
             buffer[:n] = array
             entry = _RowBuffer(buffer, n)
         entry.buffer[n : n + k] = rows
@@ -1388,6 +1403,13 @@ class _RowBuffer:
 
     buffer: object
     used: int
+
+
+def _address(array) -> int:
+    """Where the first element of a tensor or an ndarray is in memory."""
+    if isinstance(array, np.ndarray):
+        return array.__array_interface__["data"][0]
+    return array.data_ptr()
 
 
 def _shallow_copy(obj):

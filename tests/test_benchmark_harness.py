@@ -152,10 +152,11 @@ def test_partial_fit_scale_smoke():
     # checks it); MetaCF only up to metacf_max_users.
     bench = _load("bench_partial_fit_scale")
     rows = bench.run([30, 60], 3, 6, metacf_max_users=30)
-    assert [(r["estimator"], r["known users"]) for r in rows] == [
-        ("popularity", "30"),
-        ("metacf", "30"),
-        ("popularity", "60"),
+    assert [(r["estimator"], r["known users"], r["call"]) for r in rows] == [
+        ("popularity", "30", "new user"),
+        ("metacf", "30", "new user"),
+        ("metacf", "30", "known user"),
+        ("popularity", "60", "new user"),
     ]
     assert all(float(r["before / now"]) > 0 for r in rows)
     index = bench.RehashingIndex(["a", "b"])

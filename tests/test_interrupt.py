@@ -325,3 +325,29 @@ def test_two_copies_sharing_kept_room_do_not_write_over_each_other():
     twin.partial_fit(rest, y_new[~first])
     for name, state in est.user_state_.items():
         np.testing.assert_array_equal(state.numpy(), twin.user_state_[name].numpy())
+
+
+def test_the_seen_log_grows_by_its_rows_and_an_interrupted_call_leaves_it():
+    # partial_fit appends its rows in room kept after the log (BaseRecommender.
+    # _append_rows): the arrays held before a call keep their values, and the
+    # rows of an interrupted call never show.
+    est = fitted_copy(ESTIMATORS[3])
+    X_new, y_new = split_log()[2]["new_users"]
+    users = X_new["user_id"].unique()
+    parts = [X_new["user_id"].isin(users[k::3]).to_numpy() for k in range(3)]
+    expected = [est._seen_log()[1]]
+    est.partial_fit(X_new[parts[0]], y_new[parts[0]])
+    expected.append(est.item_index_.get_positions(X_new["item_id"][parts[0]]))
+    held = [a.copy() for a in est._seen_log()], est._seen_log()
+    with pytest.MonkeyPatch.context() as patch:
+        _inject(patch, type(est), "_partial_fit", after=True)
+        with pytest.raises(KeyboardInterrupt):
+            est.partial_fit(X_new[parts[1]], y_new[parts[1]])
+    est.partial_fit(X_new[parts[2]], y_new[parts[2]])
+    expected.append(est.item_index_.get_positions(X_new["item_id"][parts[2]]))
+    np.testing.assert_array_equal(est._seen_log()[1], np.concatenate(expected))
+    np.testing.assert_array_equal(
+        est._seen_log()[2][-parts[2].sum() :], y_new[parts[2]]
+    )
+    for copied, kept in zip(*held):
+        np.testing.assert_array_equal(copied, kept)

@@ -1103,7 +1103,7 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             times = check_timestamps(batch.data.side[_TIME_COLUMN], _TIME_COLUMN)
         else:
             times = np.full(len(batch.user_pos), self._latest_time)
-        self._time_parts = [*self._time_parts, times]
+        self._time_parts = [self._append_rows("seen times", self._seen_times(), times)]
         if len(times):
             self._latest_time = max(self._latest_time, float(times.max()))
         return times
