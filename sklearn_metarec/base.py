@@ -1213,8 +1213,9 @@ default=None
     def _seen_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(user_pos, item_pos, y)`` of every row given to fit / partial_fit.
 
-        ``partial_fit`` appends its rows as a new part (it stays fast); the parts
-        are joined here, once, under their own lock, and swapped in as one.
+        One part: ``partial_fit`` appends its rows in room kept after the log
+        (:meth:`_append_rows`). Models saved when it appended a part per call
+        hold several, joined here once, under their own lock.
         """
         parts = self._seen_parts
         if len(parts) > 1:
