@@ -1015,14 +1015,15 @@ class MetaRecommenderMixin(SimilarItemsMixin, BaseRecommender):
             rows = self._fitted_items_of(users)
             if not np.array_equal(users, user_pos[known]):  # repeated or unsorted
                 rows = rows[inverse]
-        products = [(0, _dense_product(rows, self._interaction_t))]
+        products = [(0, dense_product(rows, self._interaction_t, _GATHER_CELLS))]
         added = self._added_rows
         if added.shape[0]:
             # partial_fit's block of users (``seen`` given) multiply the rows
             # it changes as they are; recommend's, their transpose (built
             # once per change).
             if seen is None:
-                product = _dense_product(rows, self._transpose_of("added", added))
+                added_t = self._transpose_of("added", added)
+                product = dense_product(rows, added_t, _GATHER_CELLS)
             else:
                 product = (added @ rows.T.toarray()).T
             products.append((self._n_fitted_items, product))
@@ -2145,15 +2146,6 @@ def _support_matrix(supports: list, n_items: int, scale=None) -> sp.csr_matrix:
     )
     matrix.sort_indices()
     return matrix
-
-
-def _dense_product(rows: sp.csr_matrix, matrix: sp.csr_matrix) -> np.ndarray:
-    """``(rows @ matrix).toarray()``: gathered (:func:`dense_product`) when it
-    reads at most ``_GATHER_CELLS`` cells of ``matrix``, else a sparse product."""
-    inner = rows.indices
-    if (matrix.indptr[inner + 1] - matrix.indptr[inner]).sum() <= _GATHER_CELLS:
-        return dense_product(rows, matrix)
-    return (rows @ matrix).toarray()
 
 
 def _pad_rows(arrays, n: int) -> tuple:

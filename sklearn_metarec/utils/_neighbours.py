@@ -202,7 +202,9 @@ def cooccurrence_rows(
     return top_cells(cells, n_neighbors)
 
 
-def dense_product(rows: sp.csr_matrix, matrix: sp.csr_matrix) -> np.ndarray:
+def dense_product(
+    rows: sp.csr_matrix, matrix: sp.csr_matrix, max_cells: int | None = None
+) -> np.ndarray:
     """``(rows @ matrix).toarray()``, gathered from the rows of ``matrix`` that
     ``rows`` names: for the few items of a few users (``partial_fit``), without
     a sparse product's set-up and its sparse result.
@@ -212,6 +214,9 @@ def dense_product(rows: sp.csr_matrix, matrix: sp.csr_matrix) -> np.ndarray:
     rows : csr_matrix of shape (n_rows, n_inner)
         Canonical (no duplicate cells).
     matrix : csr_matrix of shape (n_inner, n_cols)
+    max_cells : int or None, default=None
+        Gather at most this many cells of ``matrix`` (their temporaries); past
+        it, a sparse product. None: always gather.
 
     Returns
     -------
@@ -230,6 +235,8 @@ def dense_product(rows: sp.csr_matrix, matrix: sp.csr_matrix) -> np.ndarray:
     counts = matrix.indptr[inner + 1] - starts
     # The cells of matrix's rows ``inner``, one run per cell of ``rows``.
     ends = np.cumsum(counts)
+    if max_cells is not None and len(ends) and ends[-1] > max_cells:
+        return (rows @ matrix).toarray()
     cells = np.arange(ends[-1] if len(ends) else 0) + np.repeat(
         starts - ends + counts, counts
     )

@@ -234,5 +234,9 @@ def test_dense_product_equals_the_sparse_product(seed):
     np.testing.assert_allclose(
         dense_product(rows, matrix), (rows @ matrix).toarray(), rtol=1e-12
     )
+    # Past max_cells, the sparse product: the same values.
+    np.testing.assert_allclose(
+        dense_product(rows, matrix, max_cells=1), (rows @ matrix).toarray()
+    )
     empty = dense_product(sp.csr_matrix((3, 9)), matrix)
     assert empty.dtype == np.float64 and empty.tolist() == [[0.0] * 7] * 3
