@@ -481,7 +481,6 @@ default=None
         n_items = len(self.item_index_)
         item_ids = self.item_index_.ids
         candidates = None if items is None else self._candidate_mask(items)
-        seen = self._seen_matrix() if exclude_seen else None
         chunk = max(1, _RECOMMEND_CHUNK_CELLS // max(n_items, 1))
         out, out_scores = [], []
         for start in range(0, len(user_pos), chunk):
@@ -493,10 +492,10 @@ default=None
             )
             if candidates is not None:
                 scores[:, ~candidates] = -np.inf
-            if seen is not None:
+            if exclude_seen:
                 known = np.flatnonzero(pos >= 0)
-                sub = seen[pos[known]].tocoo()
-                scores[known[sub.row], sub.col] = -np.inf
+                rows, cols = self._seen_cells(pos[known])
+                scores[known[rows], cols] = -np.inf
             k = min(n, n_items)
             top = _top_k(scores, k)
             top_scores = np.take_along_axis(scores, top, axis=1)
@@ -1276,6 +1275,32 @@ default=None
         )
         tail = n_indexed + np.flatnonzero(np.isin(user_pos[n_indexed:], users))
         return np.sort(np.concatenate([order[offsets], tail]))
+
+    def _seen_cells(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, items)``: the cells of the items that ``users`` (known user
+        positions, in any order, repeats allowed) interacted with, ``rows``
+        indexing ``users``.
+
+        Read from the users' own rows of the log (:meth:`_seen_rows`), so that
+        ``recommend`` right after a ``partial_fit`` costs the users' rows, not a
+        users x items matrix of the whole log built again.
+        """
+        users = np.asarray(users, dtype=np.int64)
+        order = np.argsort(users, kind="stable")
+        distinct = users[order]
+        user_pos, item_pos, _ = self._seen_log()
+        mine = self._seen_rows(distinct)
+        local = np.searchsorted(distinct, user_pos[mine])
+        if not (distinct[1:] == distinct[:-1]).any():
+            return order[local], item_pos[mine]
+        # Repeated users: every copy gets the same cells.
+        distinct, inverse = np.unique(users, return_inverse=True)
+        local = np.searchsorted(distinct, user_pos[mine])
+        cells = sp.csr_matrix(
+            (np.ones(len(mine), dtype=np.int8), (local, item_pos[mine])),
+            shape=(len(distinct), len(self.item_index_)),
+        )[inverse].tocoo()
+        return cells.row, cells.col
 
     def _user_history(self, user: int) -> tuple[np.ndarray, np.ndarray]:
         """Item positions and targets of every row given for user position ``user``."""

@@ -148,15 +148,19 @@ def test_new_item_ranks_are_one_based_and_misses_are_infinite():
 
 
 def test_partial_fit_scale_smoke():
-    # Now and as before, every new user gets the same position (time_calls
-    # checks it); MetaCF only up to metacf_max_users.
+    # Now and as before, every new user gets the same position and the same
+    # list (time_calls checks both); MetaCF only up to metacf_max_users.
     bench = _load("bench_partial_fit_scale")
     rows = bench.run([30, 60], 3, 6, metacf_max_users=30)
+    lists = bench.RECOMMEND
     assert [(r["estimator"], r["known users"], r["call"]) for r in rows] == [
         ("popularity", "30", "new user"),
+        ("popularity", "30", lists),
         ("metacf", "30", "new user"),
         ("metacf", "30", "known user"),
+        ("metacf", "30", lists),
         ("popularity", "60", "new user"),
+        ("popularity", "60", lists),
     ]
     assert all(float(r["before / now"]) > 0 for r in rows)
     index = bench.RehashingIndex(["a", "b"])

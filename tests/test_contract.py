@@ -181,6 +181,30 @@ def test_partial_fit_registers_new_users_and_excludes_their_items(fitted):
     assert not rated & set(recs.tolist())
 
 
+def test_recommend_after_partial_fit_leaves_out_every_item_given(fitted):
+    """recommend reads each user's items from their own rows of the log, also
+    the rows partial_fit appended after an earlier recommend: a known user's new
+    item, a new user's items; users repeated or out of order get the same list."""
+    est, X_train, y_train, X_cold, y_cold = fitted
+    known = X_train["user_id"].iloc[0]
+    est.recommend([known], n=5)  # reads (and indexes) the log before the call
+    mine = set(X_train.loc[X_train["user_id"] == known, "item_id"])
+    extra = X_train.loc[~X_train["item_id"].isin(mine)].iloc[:1].assign(user_id=known)
+    X_new = pd.concat([X_cold, extra], ignore_index=True)
+    y_new = None if y_cold is None else np.append(y_cold, 4.0)
+    est.partial_fit(X_new, y_new)
+    new = X_cold["user_id"].iloc[0]
+    X_all = pd.concat([X_train, X_new])
+    users = [new, known, new, "never-seen", known]
+    n_items = len(est.item_index_)
+    recs = est.recommend(users, n=n_items)
+    for user, items in zip(users, recs):
+        given = set(X_all.loc[X_all["user_id"] == user, "item_id"])
+        assert set(items.tolist()) == set(est.item_index_.ids.tolist()) - given
+    np.testing.assert_array_equal(recs[0], recs[2])
+    np.testing.assert_array_equal(recs[1], recs[4])
+
+
 @pytest.mark.parametrize("estimator", RATING_ESTIMATORS, ids=_ids)
 def test_adaptation_lowers_query_loss_of_new_users(estimator):
     X, y = synthetic_log(n_users=120, n_items=40, density=0.5, seed=1)
