@@ -9,7 +9,10 @@ of ``partial_fit``, one user per call, on a deep copy of the fitted model: *new
 user*, an unseen user with 10 ratings; *known user* (MetaCF, which adapts a
 known user on their whole history), one more rating of a fitted user; *new
 user, then recommend*, the new user's ``partial_fit`` followed by their
-``recommend(n=10)``, the list a person sees (timed together).
+``recommend(n=10)``, the list a person sees (timed together); *known user after
+a new user* (MetaCF), one more rating of a fitted user given with their user
+column (``age``, which every log here has), right after a new user's call
+(untimed), as calls interleave in a service.
 
 Each model is timed twice in one run, alternating in blocks of 20 calls: as it
 is (*now*: :class:`~sklearn_metarec.utils.IdIndex` keeps new ids in a
@@ -22,7 +25,10 @@ joined at the next read did). For *new user, then recommend*, *before* is
 ``recommend`` as before 2026-12-08, which left out the user's items through a
 users x items matrix of the whole log, built again after every
 ``partial_fit`` (*now* reads the user's own rows of the log); its
-``partial_fit`` is as now. The table gives both medians and their ratio.
+``partial_fit`` is as now. For *known user after a new user*, *before* checks
+the known user's column against the user table as before 2026-12-08: the
+table's values read again whole whenever the users grew (*now* appends the new
+users' values). The table gives both medians and their ratio.
 Estimators: :class:`~sklearn_metarec.baselines.PopularityRecommender` at every
 size and :class:`~sklearn_metarec.MetaCFRecommender` (``max_epochs=1``, the
 other parameters default; up to ``--metacf-max-users`` known users, by default
@@ -62,6 +68,8 @@ N_ITEMS = 2000
 NEW_USER_ROWS = 10
 BLOCK = 20  # calls per block; the two indexes alternate block by block
 RECOMMEND = "new user, then recommend"
+SIDE = "known user after a new user"
+N_AGES = 7  # categories of the synthetic user column
 
 
 class RehashingIndex(IdIndex):
@@ -87,9 +95,26 @@ def synthetic_log(n_users: int, ratings_per_user: int, seed: int):
         N_ITEMS, size=n_users * ratings_per_user, p=weights / weights.sum()
     )
     users = np.repeat(np.arange(n_users), ratings_per_user)
-    X = pd.DataFrame({"user_id": users, "item_id": items})
+    X = pd.DataFrame({"user_id": users, "item_id": items, "age": _age(users)})
     y = rng.integers(1, 6, size=len(X)).astype(np.float64)
     return X, y
+
+
+def _age(users) -> np.ndarray:
+    """The synthetic user column: one of ``N_AGES`` categories per user id."""
+    return np.char.add("a", (np.asarray(users) % N_AGES).astype(str))
+
+
+def side_batches(n_users: int, n_calls: int, seed: int) -> list:
+    """``n_calls`` pairs of calls, given with the user column: a new user (10
+    ratings), then one more rating of a known user."""
+    pairs = zip(
+        new_user_batches(n_users, n_calls, seed),
+        known_user_batches(n_users, n_calls, seed),
+    )
+    return [
+        tuple((X.assign(age=_age(X["user_id"])), y) for X, y in pair) for pair in pairs
+    ]
 
 
 def new_user_batches(n_users: int, n_calls: int, seed: int) -> list:
@@ -150,6 +175,25 @@ def _recommend_as_before(model):
     model._seen_cells = seen_cells
 
 
+def _side_values_as_before(model):
+    """Make ``model`` read its side values as before 2026-12-08: the whole side
+    table (its appended parts joined) whenever the users or items grew."""
+
+    def side_values(kind):
+        features = model.item_features_ if kind == "item" else model.user_features_
+        entry = model.__dict__.get("_before_side_values", {}).get(kind)
+        if entry is None or entry[0] != len(features):
+            values = {str(c): features[c].to_numpy(dtype=object) for c in features}
+            entry = (len(features), values)
+            model._before_side_values = {
+                **model.__dict__.get("_before_side_values", {}),
+                kind: entry,
+            }
+        return entry[1]
+
+    model._side_values = side_values
+
+
 def time_calls(fitted, batches, mode: str) -> dict:
     """Median ms per call (``partial_fit``, then ``recommend`` in mode
     ``RECOMMEND``), now and as before, alternating."""
@@ -157,13 +201,19 @@ def time_calls(fitted, batches, mode: str) -> dict:
     lists = mode == RECOMMEND
     if lists:
         _recommend_as_before(models["before"])
+    elif mode == SIDE:
+        _side_values_as_before(models["before"])
     else:
         _as_before(models["before"], mode)
     seconds = {name: [] for name in models}
     shown = {name: [] for name in models}
     for start in range(0, len(batches), BLOCK):
         for name, model in models.items():
-            for X, y in batches[start : start + BLOCK]:
+            for batch in batches[start : start + BLOCK]:
+                if mode == SIDE:  # the new user's call, untimed
+                    model.partial_fit(*batch[0])
+                    batch = batch[1]
+                X, y = batch
                 begin = time.perf_counter()
                 model.partial_fit(X, y)
                 if lists:
@@ -189,6 +239,7 @@ def run(sizes, ratings_per_user, n_calls, metacf_max_users, seed=0) -> list[dict
             "new user": new_user_batches(n_users, n_calls, seed),
             "known user": known_user_batches(n_users, n_calls, seed),
             RECOMMEND: new_user_batches(n_users, n_calls, seed),
+            SIDE: side_batches(n_users, n_calls, seed),
         }
         for name, factory in factories.items():
             if name == "metacf" and n_users > metacf_max_users:
@@ -197,8 +248,8 @@ def run(sizes, ratings_per_user, n_calls, metacf_max_users, seed=0) -> list[dict
             model = factory().fit(X, y)
             fit_s = time.perf_counter() - begin
             for mode, batches in modes.items():
-                if mode == "known user" and name == "popularity":
-                    continue  # it never read the log in partial_fit
+                if mode in ("known user", SIDE) and name == "popularity":
+                    continue  # it never read the log nor side columns
                 ms = time_calls(model, batches, mode)
                 rows.append(
                     {
@@ -251,6 +302,10 @@ def main(argv=None) -> int:
             "`partial_fit` and `recommend(n=10)` timed together, now and as "
             "before 2026-12-08 (their items left out through a users x items "
             "matrix of the whole log, built again after every `partial_fit`); "
+            "*known user after a new user*: one more rating of a known user "
+            "given with their user column (`age`), after a new user's call, now "
+            "and as before 2026-12-08 (the user table's values read again whole "
+            "whenever the users grew); "
             "alternating in blocks of "
             f"{BLOCK} calls in one process. Total wall time: {elapsed:.0f} s.\n\n"
             f"{table}"

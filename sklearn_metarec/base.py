@@ -57,6 +57,9 @@ _PREDICT_CHUNK_ROWS = 2**16  # rows scored at once by predict (bounds intermedia
 # Rows appended by partial_fit that the seen log's user index scans before it is
 # rebuilt (also at least an eighth of the indexed rows).
 _SEEN_INDEX_TAIL_ROWS = 2**17
+# Side tables that partial_fit appends are kept apart up to this many, then
+# folded (see _with_part).
+_SIDE_PARTS = 16
 # Run-time state kept off the estimators (never pickled, cloned or restored):
 # the locks of each estimator (its lazily built caches), and the undo log of its
 # running fit / partial_fit (see ``BaseRecommender._transaction``).
@@ -332,7 +335,7 @@ class BaseRecommender(RegressorMixin, BaseEstimator):
         n_items = len(self.item_index_)
         self.item_index_ = _shallow_copy(self.item_index_)  # write, then swap
         self.item_index_.extend(ids)
-        self._item_side_parts = [*self._item_side_parts, side]
+        self._item_side_parts = _with_part(self._item_side_parts, side)
         empty = np.empty(0, dtype=np.int64)
         data = Interactions(
             users=ids[:0],
@@ -977,7 +980,7 @@ default=None
                 self.item_index_.ids_at(new_items),
                 "item_id",
             )
-            self._item_side_parts = [*self._item_side_parts, new_item_side]
+            self._item_side_parts = _with_part(self._item_side_parts, new_item_side)
         if len(new_users):
             new_user_side = _side_rows(
                 [user_side, users, self._user_table],
@@ -985,7 +988,7 @@ default=None
                 self.user_index_.ids_at(new_users),
                 "user_id",
             )
-            self._user_side_parts = [*self._user_side_parts, new_user_side]
+            self._user_side_parts = _with_part(self._user_side_parts, new_user_side)
         # Appended in room kept after the log (not joined whole at the next
         # read): a call costs its own rows however long the log.
         log = self._seen_log()
@@ -1126,17 +1129,40 @@ default=None
 
     def _side_values(self, kind: str) -> dict:
         """The model's item (or user) side columns as object arrays in position
-        order, cached until the catalogue (or the users) grows, so checking a
-        few rows of ``partial_fit`` costs a few lookups."""
-        features = self.item_features_ if kind == "item" else self.user_features_
-        cache = getattr(self, "_side_values_cache", None) or {}
-        entry = cache.get(kind)
-        if entry is None or entry[0] != len(features):
-            values = {str(c): features[c].to_numpy(dtype=object) for c in features}
-            entry = (len(features), values)
-            # A new dict, swapped in whole: concurrent readers see one or the other.
-            self._side_values_cache = {**cache, kind: entry}
-        return entry[1]
+        order, so that checking a few rows of ``partial_fit`` costs a few
+        lookups. Cached; when the catalogue (or the users) grows, the values of
+        the new rows alone are appended (:meth:`_append_rows`), so a known
+        user's call after new users costs its own rows, not the users held."""
+        parts = self._item_side_parts if kind == "item" else self._user_side_parts
+        n_rows = sum(len(part) for part in parts)
+
+        def current():
+            cache = getattr(self, "_side_values_cache", None) or {}
+            entry = cache.get(kind)
+            return cache, entry if entry is not None and entry[0] <= n_rows else None
+
+        cache, entry = current()
+        if entry is not None and entry[0] == n_rows:
+            return entry[1]
+        with self._lock("caches"):
+            cache, entry = current()
+            if entry is None:
+                empty = np.empty(0, dtype=object)
+                entry = (0, {str(c): empty for c in parts[0].columns})
+            covered, values = entry
+            if covered < n_rows:
+                new = _rows_after(parts, covered)
+                values = {
+                    str(c): self._append_rows(
+                        f"{kind} side {c}",
+                        values[str(c)],
+                        new[c].to_numpy(dtype=object),
+                    )
+                    for c in parts[0].columns
+                }
+                # A new dict, swapped in whole: readers see one or the other.
+                self._side_values_cache = {**cache, kind: (n_rows, values)}
+        return values
 
     def _cold_side(self, data, user_pos, item_pos, items, users) -> Interactions:
         """``data`` whose side columns cover every fitted item and user column,
@@ -1561,6 +1587,40 @@ def _unique_ids(values, column, name, kind) -> np.ndarray:
             f"each {kind} once."
         )
     return ids
+
+
+def _with_part(parts: list, part: pd.DataFrame) -> list:
+    """``parts`` (appended side tables) and ``part``, as a new list (the frames
+    held are never modified: write, then swap).
+
+    Past ``_SIDE_PARTS`` tables, the last ones are concatenated, taking in the
+    one before them while they hold at least half its rows: O(log) tables of
+    decreasing size, each row copied O(log) times, one concatenation per
+    ``_SIDE_PARTS`` calls or so, so that a stream of ``partial_fit`` calls
+    neither keeps a table per call nor copies the whole side table each time.
+    """
+    parts = [*parts, part]
+    if len(parts) <= _SIDE_PARTS:
+        return parts
+    start, rows = len(parts) - 1, len(part)
+    while start > 0 and 2 * rows >= len(parts[start - 1]):
+        start -= 1
+        rows += len(parts[start])
+    start = min(start, len(parts) - 2)  # at least the last two
+    return [*parts[:start], pd.concat(parts[start:])]
+
+
+def _rows_after(parts: list, start: int) -> pd.DataFrame:
+    """Rows ``start:`` of the concatenation of ``parts``, reading only the
+    tables that hold them."""
+    first, offset = len(parts), sum(len(part) for part in parts)
+    while first > 0 and offset > start:
+        first -= 1
+        offset -= len(parts[first])
+    if first == len(parts):  # no row from start on
+        return parts[-1].iloc[:0]
+    tail = [parts[first].iloc[start - offset :], *parts[first + 1 :]]
+    return pd.concat(tail) if len(tail) > 1 else tail[0]
 
 
 def _consolidate(parts: list) -> pd.DataFrame:

@@ -159,6 +159,7 @@ def test_partial_fit_scale_smoke():
         ("metacf", "30", "new user"),
         ("metacf", "30", "known user"),
         ("metacf", "30", lists),
+        ("metacf", "30", bench.SIDE),
         ("popularity", "60", "new user"),
         ("popularity", "60", lists),
     ]

@@ -223,3 +223,61 @@ def test_tables_pass_through_a_pipeline_and_a_grid_search(log):
         ).fit(ids, y, items=items)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert len(search.best_estimator_.item_index_) == len(items)
+
+
+# ------------------------------------------- side tables of a stream of partial_fit
+@pytest.mark.parametrize("side_parts", [3, 16])
+def test_a_stream_of_partial_fit_keeps_side_tables_whole_and_checked(
+    log, monkeypatch, side_parts
+):
+    """One new user (with a user column) and one new item per call, and a known
+    user's row between: the side tables are those rows in order, kept in a few
+    folded tables, and a late user's or item's value is checked as a fitted
+    one's."""
+    import sklearn_metarec.base as base
+
+    monkeypatch.setattr(base, "_SIDE_PARTS", side_parts)
+    X, y = log
+    X = X.assign(age=X["user_id"].str.len())
+    model = MetaCFRecommender(**FAST).fit(X, y)
+    users = [model.user_features_]
+    items = [model.item_features_]
+    for k in range(40):
+        new = X.iloc[[k]].assign(user_id=f"new{k}", item_id=10**6 + k, age=k)
+        new["title"] = f"film {k}"
+        model.partial_fit(new, [4.0])
+        users.append(new.set_index("user_id")[["age"]])
+        items.append(new.set_index("item_id")[["title", "genres"]])
+        known = X.iloc[[k]].assign(user_id=f"new{k // 2}", age=k // 2)
+        model.partial_fit(known, [3.0])  # reads the side values held
+        assert len(model._user_side_parts) <= side_parts
+    pd.testing.assert_frame_equal(
+        model.user_features_, pd.concat(users), check_names=False
+    )
+    pd.testing.assert_frame_equal(
+        model.item_features_, pd.concat(items), check_names=False
+    )
+    late = X.iloc[[0]].assign(user_id="new39", age=0)
+    with pytest.raises(ValueError, match="User 'new39' is known with 'age' = 39"):
+        model.partial_fit(late, [3.0])
+    late = X.iloc[[0]].assign(user_id="new0", age=0, item_id=10**6 + 39)
+    with pytest.raises(ValueError, match=f"Item {10**6 + 39} is known with 'title'"):
+        model.partial_fit(late, [3.0])
+
+
+def test_folded_side_tables_hold_every_row_once():
+    from sklearn_metarec.base import _rows_after, _with_part
+
+    rng = np.random.default_rng(0)
+    parts, rows = [pd.DataFrame({"a": np.arange(5)})], 5
+    for _ in range(300):
+        k = int(rng.integers(0, 4))
+        parts = _with_part(parts, pd.DataFrame({"a": np.arange(rows, rows + k)}))
+        rows += k
+        assert len(parts) <= 16
+        whole = pd.concat(parts)["a"].to_numpy()
+        np.testing.assert_array_equal(whole, np.arange(rows))
+        start = int(rng.integers(0, rows + 1))
+        np.testing.assert_array_equal(
+            _rows_after(parts, start)["a"].to_numpy(), np.arange(start, rows)
+        )
