@@ -294,7 +294,8 @@ def main(argv=None) -> int:
     if not (args.quick or args.no_write):
         body = (
             f"Synthetic logs over {N_ITEMS:,} items, {args.ratings_per_user} ratings "
-            f"per user; median of {n_calls} `partial_fit` calls, one user each (a "
+            f"per user and a user column (`age`, {N_AGES} categories); median of "
+            f"{n_calls} `partial_fit` calls, one user each (a "
             f"new user with {NEW_USER_ROWS} ratings, or one more rating of a known "
             "user), now and as before 2026-12-07 (a user index hashed again and "
             "user states copied whole for every new user, the seen log joined "
