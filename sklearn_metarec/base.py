@@ -923,6 +923,7 @@ default=None
         self._seen_parts = [(user_pos, item_pos, data.y)]
         self._seen_cache = None
         self._seen_index_cache = {}  # filled in place: predict leaves __dict__ as is
+        self._side_values_cache = None  # the refit's side tables
         self._row_buffers = None  # a refit's rows start without room kept
         self._y_range = (float(data.y.min()), float(data.y.max()))
         return EncodedBatch(

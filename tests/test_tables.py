@@ -281,3 +281,14 @@ def test_folded_side_tables_hold_every_row_once():
         np.testing.assert_array_equal(
             _rows_after(parts, start)["a"].to_numpy(), np.arange(start, rows)
         )
+
+
+def test_a_refit_checks_side_columns_against_its_own_tables(log):
+    X, y = log
+    model = MetaCFRecommender(**FAST).fit(X, y)
+    model.partial_fit(X.iloc[:1].assign(user_id="new"), [4.0])  # values cached
+    renamed = X.assign(title="Renamed " + X["title"])
+    model.fit(renamed, y)
+    model.partial_fit(renamed.iloc[:1].assign(user_id="new"), [4.0])
+    with pytest.raises(ValueError, match="is known with 'title' = 'Renamed"):
+        model.partial_fit(X.iloc[:1].assign(user_id="other"), [4.0])
