@@ -22,15 +22,17 @@ user states are appended in room kept after their rows) and as before
 and hashes it again, states copied whole, ``torch.cat``, for every new user,
 and the seen log joined whole in a known user's call, as the log appended then
 joined at the next read did). For *new user, then recommend*, *before* is
-``recommend`` as before 2026-12-08, which left out the user's items through a
-users x items matrix of the whole log, built again after every
-``partial_fit`` (*now* reads the user's own rows of the log); its
+``recommend`` as before 2026-12-08, which left out the user's items (and
+EASE scored them) through a users x items matrix of the whole log, built again
+after every ``partial_fit`` (*now* reads the user's own rows of the log); its
 ``partial_fit`` is as now. For *known user after a new user*, *before* checks
 the known user's column against the user table as before 2026-12-08: the
 table's values read again whole whenever the users grew (*now* appends the new
 users' values). The table gives both medians and their ratio.
-Estimators: :class:`~sklearn_metarec.baselines.PopularityRecommender` at every
-size and :class:`~sklearn_metarec.MetaCFRecommender` (``max_epochs=1``, the
+Estimators: :class:`~sklearn_metarec.baselines.PopularityRecommender` and
+:class:`~sklearn_metarec.baselines.EASERecommender` (default ``l2``; new users
+only, as popularity) at every size and
+:class:`~sklearn_metarec.MetaCFRecommender` (``max_epochs=1``, the
 other parameters default; up to ``--metacf-max-users`` known users, by default
 all sizes: its fit on 1M users takes a few minutes).
 
@@ -60,7 +62,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import markdown_table, write_section  # noqa: E402
 
 from sklearn_metarec import MetaCFRecommender  # noqa: E402
-from sklearn_metarec.baselines import PopularityRecommender  # noqa: E402
+from sklearn_metarec.baselines import (  # noqa: E402
+    EASERecommender,
+    PopularityRecommender,
+)
 from sklearn_metarec.utils import IdIndex  # noqa: E402
 from sklearn_metarec.utils._data import _append_ids, _as_id_array  # noqa: E402
 
@@ -165,14 +170,28 @@ def _as_before(model, mode: str):
 
 
 def _recommend_as_before(model):
-    """Make ``recommend`` leave out seen items as before 2026-12-08: through the
-    users x items matrix of the whole log, which every ``partial_fit`` drops."""
+    """Make ``recommend`` read users' items as before 2026-12-08: rows of a users
+    x items matrix of the whole log (for EASE's scores, of the rows that count),
+    built again after every ``partial_fit``."""
+    import scipy.sparse as sp
 
-    def seen_cells(users):
-        cells = model._seen_matrix()[users].tocoo()
-        return cells.row, cells.col
+    built = {}
 
-    model._seen_cells = seen_cells
+    def users_items(users, keep=None):
+        rows, cols, y = model._seen_log()
+        shape = (len(model.user_index_), len(model.item_index_))
+        key = keep is None
+        if built.get(key, (None,))[0] != (len(rows), shape):
+            mask = np.ones(len(rows), dtype=bool) if keep is None else keep(y)
+            matrix = sp.csr_matrix(
+                (np.ones(int(mask.sum())), (rows[mask], cols[mask])), shape=shape
+            )
+            matrix.sum_duplicates()
+            matrix.data[:] = 1.0
+            built[key] = ((len(rows), shape), matrix)
+        return built[key][1][np.asarray(users)]
+
+    model._users_items = users_items
 
 
 def _side_values_as_before(model):
@@ -230,6 +249,7 @@ def time_calls(fitted, batches, mode: str) -> dict:
 def run(sizes, ratings_per_user, n_calls, metacf_max_users, seed=0) -> list[dict]:
     factories = {
         "popularity": lambda: PopularityRecommender(),
+        "ease": lambda: EASERecommender(),
         "metacf": lambda: MetaCFRecommender(max_epochs=1, random_state=seed),
     }
     rows = []
@@ -248,8 +268,8 @@ def run(sizes, ratings_per_user, n_calls, metacf_max_users, seed=0) -> list[dict
             model = factory().fit(X, y)
             fit_s = time.perf_counter() - begin
             for mode, batches in modes.items():
-                if mode in ("known user", SIDE) and name == "popularity":
-                    continue  # it never read the log nor side columns
+                if mode in ("known user", SIDE) and name != "metacf":
+                    continue  # they never read the log nor side columns there
                 ms = time_calls(model, batches, mode)
                 rows.append(
                     {
@@ -301,8 +321,9 @@ def main(argv=None) -> int:
             "user states copied whole for every new user, the seen log joined "
             "whole for a known user); *new user, then recommend*: the new user's "
             "`partial_fit` and `recommend(n=10)` timed together, now and as "
-            "before 2026-12-08 (their items left out through a users x items "
-            "matrix of the whole log, built again after every `partial_fit`); "
+            "before 2026-12-08 (their items left out, and EASE's scores read, "
+            "through a users x items matrix of the whole log, built again after "
+            "every `partial_fit`); "
             "*known user after a new user*: one more rating of a known user "
             "given with their user column (`age`), after a new user's call, now "
             "and as before 2026-12-08 (the user table's values read again whole "

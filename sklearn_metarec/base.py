@@ -497,8 +497,8 @@ default=None
                 scores[:, ~candidates] = -np.inf
             if exclude_seen:
                 known = np.flatnonzero(pos >= 0)
-                rows, cols = self._seen_cells(pos[known])
-                scores[known[rows], cols] = -np.inf
+                seen = self._users_items(pos[known]).tocoo()
+                scores[known[seen.row], seen.col] = -np.inf
             k = min(n, n_items)
             top = _top_k(scores, k)
             top_scores = np.take_along_axis(scores, top, axis=1)
@@ -774,7 +774,6 @@ default=None
     # ---------------------------------------------------------------- persistence
     #: Attributes rebuilt on demand when None: not stored by pickle or skops.
     _lazy_caches: tuple = (
-        "_seen_cache",
         "_seen_index_cache",
         "_side_values_cache",
         "_row_buffers",
@@ -921,7 +920,6 @@ default=None
         user_pos = self.user_index_.get_positions(data.users)
         item_pos = self.item_index_.get_positions(data.items)
         self._seen_parts = [(user_pos, item_pos, data.y)]
-        self._seen_cache = None
         self._seen_index_cache = {}  # filled in place: predict leaves __dict__ as is
         self._side_values_cache = None  # the refit's side tables
         self._row_buffers = None  # a refit's rows start without room kept
@@ -1001,7 +999,6 @@ default=None
                 )
             )
         ]
-        self._seen_cache = None
         # A new holder (the index stays valid: the log only grew), so that an
         # interrupted call restores one that never saw these rows.
         self._seen_index_cache = dict(getattr(self, "_seen_index_cache", None) or {})
@@ -1205,36 +1202,23 @@ default=None
     def _user_columns_for(self, data: Interactions) -> list:
         return [c for c in self._user_columns if c in data.side.columns]
 
-    def _seen_matrix(self) -> sp.csr_matrix:
-        """Users x items CSR of every interaction given to fit / partial_fit.
-
-        Built lazily (``partial_fit`` stays fast), once, under the cache lock, so
-        concurrent ``recommend`` calls share one build.
-        """
-
-        def build(shape):
-            rows, cols, _ = self._seen_log()
-            cache = sp.csr_matrix(
-                (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=shape
-            )
-            cache.sum_duplicates()  # canonical before it is shared
-            return cache
-
-        return self._users_items_cache("_seen_cache", build)
-
-    def _users_items_cache(self, name: str, build):
-        """The users x items matrix cached in attribute ``name``, rebuilt by
-        ``build(shape)`` when the catalogue or the users have grown; double-checked
-        under the cache lock, so concurrent readers share one build."""
-        shape = (len(self.user_index_), len(self.item_index_))
-        cache = getattr(self, name)
-        if cache is None or cache.shape != shape:
-            with self._lock("caches"):
-                cache = getattr(self, name)
-                if cache is None or cache.shape != shape:
-                    cache = build(shape)
-                    setattr(self, name, cache)
-        return cache
+    def _item_counts(self) -> np.ndarray:
+        """Rows of the log per catalogue item (every row given to fit /
+        partial_fit), kept up to date by counting only the rows appended since
+        the last call."""
+        user_pos, item_pos, _ = self._seen_log()
+        n_rows, n_items = len(item_pos), len(self.item_index_)
+        holder = self._cache_holder("_seen_index_cache")
+        with self._lock("caches"):
+            covered, counts = holder.get("item counts", (0, np.zeros(0, np.int64)))
+            if covered > n_rows:  # a log of another fit
+                covered, counts = 0, np.zeros(0, np.int64)
+            if covered < n_rows or len(counts) < n_items:
+                new = np.bincount(item_pos[covered:], minlength=n_items)
+                new[: len(counts)] += counts
+                covered, counts = n_rows, new
+                holder["item counts"] = (covered, counts)
+        return counts[:n_items]
 
     def _seen_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(user_pos, item_pos, y)`` of every row given to fit / partial_fit.
@@ -1303,31 +1287,34 @@ default=None
         tail = n_indexed + np.flatnonzero(np.isin(user_pos[n_indexed:], users))
         return np.sort(np.concatenate([order[offsets], tail]))
 
-    def _seen_cells(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(rows, items)``: the cells of the items that ``users`` (known user
-        positions, in any order, repeats allowed) interacted with, ``rows``
-        indexing ``users``.
+    def _users_items(self, users, keep=None) -> sp.csr_matrix:
+        """Binary CSR of the catalogue items each of ``users`` (known user
+        positions, in any order, repeats allowed) interacted with in fit /
+        partial_fit, one row per user; ``keep(y)``: which rows of the log count
+        (all when None).
 
         Read from the users' own rows of the log (:meth:`_seen_rows`), so that
         ``recommend`` right after a ``partial_fit`` costs the users' rows, not a
         users x items matrix of the whole log built again.
         """
         users = np.asarray(users, dtype=np.int64)
-        order = np.argsort(users, kind="stable")
-        distinct = users[order]
-        user_pos, item_pos, _ = self._seen_log()
-        mine = self._seen_rows(distinct)
-        local = np.searchsorted(distinct, user_pos[mine])
-        if not (distinct[1:] == distinct[:-1]).any():
-            return order[local], item_pos[mine]
-        # Repeated users: every copy gets the same cells.
         distinct, inverse = np.unique(users, return_inverse=True)
-        local = np.searchsorted(distinct, user_pos[mine])
-        cells = sp.csr_matrix(
-            (np.ones(len(mine), dtype=np.int8), (local, item_pos[mine])),
+        user_pos, item_pos, y = self._seen_log()
+        mine = self._seen_rows(distinct)
+        if keep is not None:
+            mine = mine[keep(y[mine])]
+        matrix = sp.csr_matrix(
+            (
+                np.ones(len(mine)),
+                (np.searchsorted(distinct, user_pos[mine]), item_pos[mine]),
+            ),
             shape=(len(distinct), len(self.item_index_)),
-        )[inverse].tocoo()
-        return cells.row, cells.col
+        )
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0  # a repeated row is one interaction
+        if len(distinct) < len(users) or (users[1:] < users[:-1]).any():
+            matrix = matrix[inverse]
+        return matrix
 
     def _user_history(self, user: int) -> tuple[np.ndarray, np.ndarray]:
         """Item positions and targets of every row given for user position ``user``."""

@@ -156,12 +156,16 @@ def test_partial_fit_scale_smoke():
     assert [(r["estimator"], r["known users"], r["call"]) for r in rows] == [
         ("popularity", "30", "new user"),
         ("popularity", "30", lists),
+        ("ease", "30", "new user"),
+        ("ease", "30", lists),
         ("metacf", "30", "new user"),
         ("metacf", "30", "known user"),
         ("metacf", "30", lists),
         ("metacf", "30", bench.SIDE),
         ("popularity", "60", "new user"),
         ("popularity", "60", lists),
+        ("ease", "60", "new user"),
+        ("ease", "60", lists),
     ]
     assert all(float(r["before / now"]) > 0 for r in rows)
     index = bench.RehashingIndex(["a", "b"])

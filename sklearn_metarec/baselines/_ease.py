@@ -83,7 +83,6 @@ class EASERecommender(SimilarItemsMixin, BaseRecommender):
         **ID_COLUMN_CONSTRAINTS,
     }
     _uses_side_information = False
-    _lazy_caches = (*BaseRecommender._lazy_caches, "_history_cache")
 
     def __init__(
         self, *, l2=500.0, min_rating=None, user_column="user_id", item_column="item_id"
@@ -99,8 +98,7 @@ class EASERecommender(SimilarItemsMixin, BaseRecommender):
     def _fit(self, batch: EncodedBatch) -> None:
         n_items = len(self.item_index_)
         self._n_fitted_items = n_items
-        self._history_cache = None
-        history = self._history()
+        history = self._history(np.arange(len(self.user_index_)))
         self.item_counts_ = np.asarray(history.sum(0), dtype=np.float64).ravel()
         gram = (history.T @ history).toarray().astype(np.float64)
         gram[np.diag_indices(n_items)] += self.l2
@@ -110,7 +108,6 @@ class EASERecommender(SimilarItemsMixin, BaseRecommender):
         self.weights_ = weights
 
     def _partial_fit(self, batch: EncodedBatch) -> None:
-        self._history_cache = None
         counts = np.zeros(len(self.item_index_))
         counts[: len(self.item_counts_)] = self.item_counts_
         late = (batch.item_pos >= self._n_fitted_items) & self._interacts(batch.y)
@@ -137,7 +134,7 @@ class EASERecommender(SimilarItemsMixin, BaseRecommender):
         n_items, n_fitted = len(self.item_index_), self._n_fitted_items
         scores = np.zeros((len(user_pos), n_items))
         known = np.flatnonzero(user_pos >= 0)
-        history = self._history()[user_pos[known]][:, :n_fitted]
+        history = self._history(user_pos[known])[:, :n_fitted]
         scores[known, :n_fitted] = history @ self.weights_
         empty = np.ones(len(user_pos), dtype=bool)
         empty[known] = np.diff(history.indptr) == 0
@@ -149,7 +146,7 @@ class EASERecommender(SimilarItemsMixin, BaseRecommender):
         n_fitted = self._n_fitted_items
         rated = np.empty(0, dtype=np.int64)
         if user_pos >= 0:
-            rated = self._history()[user_pos].indices
+            rated = self._history([user_pos]).indices
             rated = rated[rated < n_fitted]
         if not len(rated):  # served by popularity, as in _score_items
             return (
@@ -175,17 +172,9 @@ class EASERecommender(SimilarItemsMixin, BaseRecommender):
             return np.ones(len(y), dtype=bool)
         return y >= self.min_rating
 
-    def _history(self) -> sp.csr_matrix:
-        """Binary users x items CSR of the interactions given so far (cached)."""
-
-        def build(shape):
-            rows, cols, y = self._seen_log()
-            keep = self._interacts(y)
-            history = sp.csr_matrix(
-                (np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=shape
-            )
-            history.sum_duplicates()
-            history.data[:] = 1.0  # binary: a repeated row is one interaction
-            return history
-
-        return self._users_items_cache("_history_cache", build)
+    def _history(self, users) -> sp.csr_matrix:
+        """Binary CSR of the items each of ``users`` (known positions) interacted
+        with so far, one row per user: the rows that count (``min_rating``) of
+        their own part of the log, so that a list right after ``partial_fit``
+        costs the user's rows, not the whole log's."""
+        return self._users_items(users, keep=self._interacts)

@@ -113,7 +113,7 @@ class _TextMixin:
         embedding = np.asarray(self.encoder_.transform([query]), dtype=np.float32)
         query_vec = torch.nn.functional.normalize(torch.as_tensor(embedding), dim=1)[0]
         similarity = (self._text_matrix() @ query_vec).double().numpy()
-        counts = np.asarray(self._seen_matrix().sum(axis=0)).ravel()
+        counts = self._item_counts()
         log_pop = np.log1p(counts)
         spread = log_pop.std() or 1.0
         score = similarity + popularity_weight * (log_pop - log_pop.mean()) / spread

@@ -26,7 +26,7 @@ def paired_log(n_users=300, n_pairs=30, pairs_per_user=4, seed=0):
 def neighbour_sums(model, user):
     """sum_j s_ij over the user's items j (each once), for every fitted item."""
     pos = model.user_index_.get_positions(np.array([user]))[0]
-    seen = model._seen_matrix()[pos].toarray().ravel() > 0
+    seen = model._users_items([pos]).toarray().ravel() > 0
     similarity = model.interaction_similarity_.toarray()
     return similarity[:, seen[: similarity.shape[0]]].sum(axis=1)
 
