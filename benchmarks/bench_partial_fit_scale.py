@@ -24,7 +24,9 @@ and the seen log joined whole in a known user's call, as the log appended then
 joined at the next read did). For *new user, then recommend*, *before* is
 ``recommend`` as before 2026-12-08, which left out the user's items (and
 EASE scored them) through a users x items matrix of the whole log, built again
-after every ``partial_fit`` (*now* reads the user's own rows of the log); its
+after every ``partial_fit``, and multiplied a few users' rows by EASE's
+column-major weights, which copied them (*now* reads the user's own rows of
+the log, and EASE keeps its weights row-major); its
 ``partial_fit`` is as now. For *known user after a new user*, *before* checks
 the known user's column against the user table as before 2026-12-08: the
 table's values read again whole whenever the users grew (*now* appends the new
@@ -172,7 +174,9 @@ def _as_before(model, mode: str):
 def _recommend_as_before(model):
     """Make ``recommend`` read users' items as before 2026-12-08: rows of a users
     x items matrix of the whole log (for EASE's scores, of the rows that count),
-    built again after every ``partial_fit``."""
+    built again after every ``partial_fit``; and EASE's weights column-major,
+    as ``fit`` left them then (each product with a few users' rows copied
+    them)."""
     import scipy.sparse as sp
 
     built = {}
@@ -192,6 +196,8 @@ def _recommend_as_before(model):
         return built[key][1][np.asarray(users)]
 
     model._users_items = users_items
+    if hasattr(model, "weights_"):  # EASE's weights came back column-major
+        model.weights_ = np.asfortranarray(model.weights_)
 
 
 def _side_values_as_before(model):
@@ -323,7 +329,7 @@ def main(argv=None) -> int:
             "`partial_fit` and `recommend(n=10)` timed together, now and as "
             "before 2026-12-08 (their items left out, and EASE's scores read, "
             "through a users x items matrix of the whole log, built again after "
-            "every `partial_fit`); "
+            "every `partial_fit`, and EASE's weights column-major); "
             "*known user after a new user*: one more rating of a known user "
             "given with their user column (`age`), after a new user's call, now "
             "and as before 2026-12-08 (the user table's values read again whole "

@@ -224,3 +224,30 @@ def test_bench_scale_ml1m_table_takes_the_median_run(bench):
     assert table["metacf"]["fit peak - before MiB"] == 25.0  # from the same run
     assert table["metacf"]["/ ALS"] == pytest.approx(5.0)
     assert table["hybrid"]["/ ALS"] == pytest.approx(8.0)  # text encoding excluded
+
+
+def test_item_counts_follow_the_log(log):
+    """LLMContent's text search ranks by popularity counted from the log, kept
+    up to date by counting only the rows appended since (new items included);
+    a refit counts its own log."""
+    X_train, y_train, _ = log
+    est = LLMContentRecommender(encoder=TfidfSVDEncoder(n_components=4), **_FAST)
+    est.fit(X_train.iloc[:300], y_train[:300])
+
+    def expected():
+        items = est._seen_log()[1]
+        return np.bincount(items, minlength=len(est.item_index_))
+
+    np.testing.assert_array_equal(est._item_counts(), expected())
+    new = X_train.iloc[300:].copy()
+    picks = new.index[::4]  # a new item, picked often, one title and genres
+    new.loc[picks, "item_id"] = 10**6
+    for column in est.item_features_.columns:
+        new.loc[picks, column] = new.loc[picks[0], column]
+    est.partial_fit(new, y_train[300:])
+    np.testing.assert_array_equal(est._item_counts(), expected())
+    title = str(new["title"].iloc[0])
+    (top,) = est.recommend_from_text(title, n=1, popularity_weight=100.0)[:1]
+    assert top == est.item_index_.ids[np.argmax(expected())]
+    est.fit(X_train.iloc[:100], y_train[:100])
+    np.testing.assert_array_equal(est._item_counts(), expected())

@@ -105,7 +105,9 @@ class EASERecommender(SimilarItemsMixin, BaseRecommender):
         precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
         weights = precision / -np.diag(precision)
         weights[np.diag_indices(n_items)] = 0.0
-        self.weights_ = weights
+        # Row-major: the inverse comes back column-major, and a users' rows @
+        # weights would copy the whole matrix on every recommend.
+        self.weights_ = np.ascontiguousarray(weights)
 
     def _partial_fit(self, batch: EncodedBatch) -> None:
         counts = np.zeros(len(self.item_index_))

@@ -175,6 +175,8 @@ def test_ease_is_the_closed_form_and_folds_users_in():
         )
         np.testing.assert_allclose(model.weights_[others, j], coef, atol=1e-8)
         assert model.weights_[j, j] == 0
+    # Row-major, so that a few users' rows @ weights_ do not copy it.
+    assert model.weights_.flags["C_CONTIGUOUS"]
     new = pd.DataFrame({"user_id": ["n", "n"], "item_id": [items[0], items[1]]})
     model.partial_fit(new)
     row = np.zeros(12)
@@ -190,3 +192,10 @@ def test_ease_min_rating_keeps_the_liked_rows():
     np.testing.assert_array_equal(model.item_counts_, [2.0, 0.0, 1.0])
     (recs,) = model.recommend([99], n=1)  # cold: the most liked item
     assert recs.tolist() == ["a"]
+    # A known user's later rows count by the same rule: "c" liked, "b" not.
+    model.partial_fit(pd.DataFrame({"user_id": [1, 1], "item_id": ["c", "b"]}), [5, 2])
+    probe = pd.DataFrame({"user_id": [1] * 3, "item_id": list("abc")})
+    liked = np.array([1.0, 0.0, 1.0])  # a (5) and c (5); b rated 1 and 2
+    np.testing.assert_allclose(model.predict(probe), liked @ model.weights_)
+    (recs,) = model.recommend([1], n=3)
+    assert recs.tolist() == []  # every item is the user's own
