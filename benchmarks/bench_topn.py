@@ -66,6 +66,9 @@ VALIDATION_SUPPORT = 10
 N_ADAPT_USERS = 200
 ADAPT_PASSES = 3  # of the N_ADAPT_USERS calls: one pass is at the mercy of noise
 ADAPT_SIZE = 10
+# The estimators' partial_fit calls take turns by blocks of this many users, so
+# that a slow spell of the machine falls on all of them alike.
+ADAPT_BLOCK = 20
 TEXT_COLUMNS = ["title", "genres", "director", "actors", "plot"]
 EARLY_NDCG = "new-item nDCG, new users folded in"
 PEERS = ("popularity", "ease", "als")
@@ -276,14 +279,15 @@ class Bench:
                 out["new@5 cov"] = catalog_coverage(recs, self.n_catalogue)
                 out["recommend ms/user"] = rec_ms
             log(f"  {name} new users k={k}: nDCG@10 {ndcg:.4f}")
-        out["adapt ms"] = self.time_adaptation(model)
-        out["adapt ms (no item columns)"] = self.time_adaptation(model, USER_COLUMNS)
         return out
 
-    def time_adaptation(self, model, columns=None) -> float:
-        """Median ``partial_fit`` of one new user: their rows with every column
+    def time_adaptations(self, models: dict, columns=None) -> dict:
+        """Median ms of ``partial_fit`` of one new user for each fitted model of
+        ``models`` (name -> model), side by side: their rows with every column
         (``columns`` None), or with the id columns and ``columns`` alone (the
-        user's own features; the items are known to the model)."""
+        user's own features; the items are known to the model). Each of
+        ``ADAPT_PASSES`` passes adapts a fresh copy of every model, the models
+        taking turns by blocks of ``ADAPT_BLOCK`` users."""
         support, _ = support_and_test(
             self.frame, self.split["new_user_rows"], ADAPT_SIZE
         )
@@ -295,14 +299,16 @@ class Bench:
             rows = support[ids == user]
             X, y = self.rows(rows), self.y(rows)
             batches.append((X if columns is None else X[columns], y))
-        times = []
-        for _ in range(ADAPT_PASSES):  # each on a fresh copy
-            adapted = copy.deepcopy(model)
-            for X, y in batches:
-                start = time.perf_counter()
-                adapted.partial_fit(X, y)
-                times.append(time.perf_counter() - start)
-        return 1000 * float(np.median(times))
+        times = {name: [] for name in models}
+        for _ in range(ADAPT_PASSES):  # each on fresh copies
+            copies = {name: copy.deepcopy(model) for name, model in models.items()}
+            for first in range(0, len(batches), ADAPT_BLOCK):
+                for name, adapted in copies.items():
+                    for X, y in batches[first : first + ADAPT_BLOCK]:
+                        start = time.perf_counter()
+                        adapted.partial_fit(X, y)
+                        times[name].append(time.perf_counter() - start)
+        return {name: 1000 * float(np.median(t)) for name, t in times.items()}
 
     # ------------------------------------------------------------- new items
     def item_table(self, columns):
@@ -533,7 +539,8 @@ the encoder's disk cache when an earlier run filled it).
 - **Time**: *fit s* wall clock of `fit`; *adapt ms* the median `partial_fit` of \
 one new user from their first {adapt} interactions, {n_adapt} users one after \
 another on one copy, {passes} times on fresh copies (the median of all the calls), \
-given every column of the log; *adapt ms (no item \
+every estimator side by side (after all are fitted, taking turns by blocks of \
+{block} users), given every column of the log; *adapt ms (no item \
 columns)* the same from the id columns and the user's own columns (gender, age, \
 occupation, zip: the items are known to the model); *recommend ms/user* \
 `recommend(n=10)` of the new users at 5 interactions, per user. Torch runs on \
@@ -603,7 +610,7 @@ def main(argv=None) -> int:
         tuned = tune_peers(frame, split, kind, log)
         tuned_text.append(f"{kind}: EASE {tuned['ease']}, ALS {tuned['als']}")
         bench = Bench(frame, split, kind, text_columns)
-        rows, item_rows = [], []
+        rows, item_rows, models = [], [], {}
         for name in names:
             model = make_estimator(name, tuned, args.random_state, text_columns)
             X_train = bench.rows(split["train"])
@@ -616,6 +623,14 @@ def main(argv=None) -> int:
             rows.append(row)
             if name in CONTENT:
                 item_rows.append(bench.evaluate_new_items(name, model))
+            models[name] = model
+        for column, columns in (
+            ("adapt ms", None),
+            ("adapt ms (no item columns)", USER_COLUMNS),
+        ):
+            log(f"{kind}: timing partial_fit ({column}), estimators side by side")
+            for row, ms in zip(rows, bench.time_adaptations(models, columns).values()):
+                row[column] = ms
         item_rows += bench.new_item_baselines(encode)
         sections.append((kind, rows, item_rows))
 
@@ -627,6 +642,7 @@ def main(argv=None) -> int:
             adapt=ADAPT_SIZE,
             n_adapt=N_ADAPT_USERS,
             passes=ADAPT_PASSES,
+            block=ADAPT_BLOCK,
         ),
         f"Data: {title}, {len(frame):,} interactions; train {len(split['train']):,} "
         f"rows, {len(split['new_items'])} new items. Total wall time of the command: "

@@ -171,3 +171,34 @@ def test_partial_fit_scale_smoke():
     index = bench.RehashingIndex(["a", "b"])
     assert index.extend(["c", "a"]).tolist() == [2, 0]
     assert index.ids.tolist() == ["a", "b", "c"]
+
+
+def test_topn_times_every_estimator_side_by_side(monkeypatch):
+    # Each estimator adapts its own fresh copy in each pass, all of them taking
+    # turns by blocks of users; the fitted models are left as they were.
+    bench = _load("bench_topn")
+    monkeypatch.setattr(bench, "N_ADAPT_USERS", 6)
+    monkeypatch.setattr(bench, "ADAPT_BLOCK", 4)
+    frame, _, text_columns = bench.load("latest-small", None)
+    split = bench.topn_split(frame, 0)
+    topn = bench.Bench(frame, split, "ratings", text_columns)
+    train = topn.rows(split["train"]), topn.y(split["train"])
+    models = {
+        "popularity": PopularityRecommender().fit(*train),
+        "bias": BiasRecommender().fit(*train),
+    }
+    calls = []
+    for name, model in models.items():
+        original = type(model).partial_fit
+
+        def spy(self, X, y=None, *, _name=name, _original=original):
+            calls.append(_name)
+            return _original(self, X, y)
+
+        monkeypatch.setattr(type(model), "partial_fit", spy)
+    n_users = len(models["bias"].user_index_)
+    ms = topn.time_adaptations(models, bench.USER_COLUMNS)
+    assert list(ms) == ["popularity", "bias"] and all(v > 0 for v in ms.values())
+    one_pass = ["popularity"] * 4 + ["bias"] * 4 + ["popularity"] * 2 + ["bias"] * 2
+    assert calls == one_pass * bench.ADAPT_PASSES
+    assert len(models["bias"].user_index_) == n_users
